@@ -1,0 +1,167 @@
+//! The `bills` table.
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use sqlx::{PgConnection, PgExecutor};
+
+use crate::domain::{Bill, BillStatus, PayerName};
+
+#[derive(sqlx::FromRow)]
+struct BillRow {
+    control_number: String,
+    loan_ref: String,
+    amount_due: Decimal,
+    outstanding: Decimal,
+    allow_partial: bool,
+    status: String,
+    expires_at: Option<DateTime<Utc>>,
+    payer_last_name: String,
+    payer_first_name: String,
+    payer_middle_name: Option<String>,
+    payer_suffix: Option<String>,
+    payer_address: String,
+    payer_phone: String,
+}
+
+impl TryFrom<BillRow> for Bill {
+    type Error = anyhow::Error;
+
+    fn try_from(r: BillRow) -> anyhow::Result<Bill> {
+        Ok(Bill {
+            status: BillStatus::parse(&r.status)
+                .with_context(|| format!("Unknown bill status `{}`", r.status))?,
+            control_number: r.control_number,
+            loan_ref: r.loan_ref,
+            amount_due: r.amount_due,
+            outstanding: r.outstanding,
+            allow_partial: r.allow_partial,
+            expires_at: r.expires_at,
+            payer: PayerName {
+                last: r.payer_last_name,
+                first: r.payer_first_name,
+                middle: r.payer_middle_name,
+                suffix: r.payer_suffix,
+            },
+            payer_address: r.payer_address,
+            payer_phone: r.payer_phone,
+        })
+    }
+}
+
+const COLUMNS: &str = "control_number, loan_ref, amount_due, outstanding, allow_partial, status, \
+    expires_at, payer_last_name, payer_first_name, payer_middle_name, payer_suffix, \
+    payer_address, payer_phone";
+
+#[tracing::instrument(skip_all)]
+pub async fn find(db: impl PgExecutor<'_>, control_number: &str) -> anyhow::Result<Option<Bill>> {
+    let sql = format!("SELECT {COLUMNS} FROM bills WHERE control_number = $1");
+    let row: Option<BillRow> = sqlx::query_as(&sql)
+        .bind(control_number)
+        .fetch_optional(db)
+        .await
+        .context("Failed to read bill")?;
+    row.map(Bill::try_from).transpose()
+}
+
+/// Reads and locks the bill row until the transaction ends: concurrent collects on one bill
+/// queue here, so they can never overpay it.
+#[tracing::instrument(skip_all)]
+pub async fn lock(tx: &mut PgConnection, control_number: &str) -> anyhow::Result<Option<Bill>> {
+    let sql = format!("SELECT {COLUMNS} FROM bills WHERE control_number = $1 FOR UPDATE");
+    let row: Option<BillRow> = sqlx::query_as(&sql)
+        .bind(control_number)
+        .fetch_optional(&mut *tx)
+        .await
+        .context("Failed to lock bill")?;
+    row.map(Bill::try_from).transpose()
+}
+
+/// The bill after a collection: state only moves forward (`paid` is never reopened here).
+#[tracing::instrument(skip_all)]
+pub async fn apply_collection(
+    tx: &mut PgConnection,
+    control_number: &str,
+    outstanding: Decimal,
+    status: BillStatus,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE bills SET outstanding = $2, \
+             status = CASE WHEN status = 'open' THEN $3 ELSE status END, updated_at = now() \
+         WHERE control_number = $1",
+    )
+    .bind(control_number)
+    .bind(outstanding)
+    .bind(status.as_str())
+    .execute(&mut *tx)
+    .await
+    .context("Failed to update bill")?;
+    Ok(())
+}
+
+/// What the core loan system registers.
+#[derive(Debug, Clone)]
+pub struct BillRegistration {
+    pub control_number: String,
+    pub loan_ref: String,
+    pub amount_due: Decimal,
+    pub allow_partial: bool,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub payer: PayerName,
+    pub payer_address: String,
+    pub payer_phone: String,
+}
+
+/// Inserts the bill, or updates an open one. `outstanding` is what is due less what has been
+/// collected; the caller has checked that this is not negative.
+pub async fn upsert(
+    tx: &mut PgConnection,
+    b: &BillRegistration,
+    outstanding: Decimal,
+    status: BillStatus,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO bills (control_number, loan_ref, amount_due, outstanding, allow_partial, \
+             status, expires_at, payer_last_name, payer_first_name, payer_middle_name, \
+             payer_suffix, payer_address, payer_phone) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+         ON CONFLICT (control_number) DO UPDATE SET loan_ref = EXCLUDED.loan_ref, \
+             amount_due = EXCLUDED.amount_due, outstanding = EXCLUDED.outstanding, \
+             allow_partial = EXCLUDED.allow_partial, status = EXCLUDED.status, \
+             expires_at = EXCLUDED.expires_at, payer_last_name = EXCLUDED.payer_last_name, \
+             payer_first_name = EXCLUDED.payer_first_name, \
+             payer_middle_name = EXCLUDED.payer_middle_name, payer_suffix = EXCLUDED.payer_suffix, \
+             payer_address = EXCLUDED.payer_address, payer_phone = EXCLUDED.payer_phone, \
+             updated_at = now()",
+    )
+    .bind(&b.control_number)
+    .bind(&b.loan_ref)
+    .bind(b.amount_due)
+    .bind(outstanding)
+    .bind(b.allow_partial)
+    .bind(status.as_str())
+    .bind(b.expires_at)
+    .bind(&b.payer.last)
+    .bind(&b.payer.first)
+    .bind(&b.payer.middle)
+    .bind(&b.payer.suffix)
+    .bind(&b.payer_address)
+    .bind(&b.payer_phone)
+    .execute(&mut *tx)
+    .await
+    .context("Failed to save bill")?;
+    Ok(())
+}
+
+/// Cancels an open bill; `false` when there was no open bill to cancel.
+pub async fn cancel(tx: &mut PgConnection, control_number: &str) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE bills SET status = 'cancelled', cancelled_at = now(), updated_at = now() \
+         WHERE control_number = $1 AND status = 'open'",
+    )
+    .bind(control_number)
+    .execute(&mut *tx)
+    .await
+    .context("Failed to cancel bill")?;
+    Ok(done.rows_affected() == 1)
+}

@@ -1,0 +1,142 @@
+//! The `collections` table: one row per accepted collect.
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+/// A collection about to be recorded.
+#[derive(Debug, Clone)]
+pub struct NewCollection<'a> {
+    pub id: Uuid,
+    pub control_number: &'a str,
+    pub loan_ref: &'a str,
+    pub pay_channel: i32,
+    pub receipt_number: &'a str,
+    pub amount: Decimal,
+    pub phone: &'a str,
+    pub collected_at: DateTime<Utc>,
+}
+
+/// A recorded collection, as ops and the repeat check see it.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Collection {
+    pub id: Uuid,
+    pub control_number: String,
+    pub loan_ref: String,
+    pub pay_channel: i32,
+    pub receipt_number: String,
+    #[serde(serialize_with = "crate::domain::amount::serialize_money")]
+    pub amount: Decimal,
+    #[serde(skip)]
+    pub phone: String,
+    pub collected_at: DateTime<Utc>,
+    pub status: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub core_reference: Option<String>,
+    pub published_at: Option<DateTime<Utc>>,
+    pub posted_at: Option<DateTime<Utc>>,
+    pub dead_lettered_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "id, control_number, loan_ref, pay_channel, receipt_number, amount, phone, \
+    collected_at, status, attempts, last_error, core_reference, published_at, posted_at, \
+    dead_lettered_at, created_at, updated_at";
+
+/// Inserts the collection unless its `(pay_channel, receipt_number)` is already recorded:
+/// `false` then. A concurrent insert of the same receipt waits for the other transaction and
+/// then reports `false`, so two simultaneous collects of one receipt record one collection.
+#[tracing::instrument(skip_all)]
+pub async fn insert(tx: &mut PgConnection, c: &NewCollection<'_>) -> anyhow::Result<bool> {
+    let inserted: Option<Uuid> = sqlx::query_scalar(
+        "INSERT INTO collections (id, control_number, loan_ref, pay_channel, receipt_number, \
+             amount, phone, collected_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT ON CONSTRAINT collections_receipt_key DO NOTHING RETURNING id",
+    )
+    .bind(c.id)
+    .bind(c.control_number)
+    .bind(c.loan_ref)
+    .bind(c.pay_channel)
+    .bind(c.receipt_number)
+    .bind(c.amount)
+    .bind(c.phone)
+    .bind(c.collected_at)
+    .fetch_optional(&mut *tx)
+    .await
+    .context("Failed to insert collection")?;
+    Ok(inserted.is_some())
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn find_by_receipt(
+    db: impl PgExecutor<'_>,
+    pay_channel: i32,
+    receipt_number: &str,
+) -> anyhow::Result<Option<Collection>> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM collections WHERE pay_channel = $1 AND receipt_number = $2");
+    sqlx::query_as(&sql)
+        .bind(pay_channel)
+        .bind(receipt_number)
+        .fetch_optional(db)
+        .await
+        .context("Failed to look up receipt")
+}
+
+/// Earlier collections of the same amount on the same control number collected within
+/// `window` of `collected_at`: a suspected double payment.
+#[tracing::instrument(skip_all)]
+pub async fn same_amount_nearby(
+    tx: &mut PgConnection,
+    control_number: &str,
+    amount: Decimal,
+    collected_at: DateTime<Utc>,
+    window: chrono::Duration,
+) -> anyhow::Result<Vec<Uuid>> {
+    sqlx::query_scalar(
+        "SELECT id FROM collections WHERE control_number = $1 AND amount = $2 \
+             AND collected_at BETWEEN $3 AND $4 ORDER BY collected_at",
+    )
+    .bind(control_number)
+    .bind(amount)
+    .bind(collected_at - window)
+    .bind(collected_at + window)
+    .fetch_all(&mut *tx)
+    .await
+    .context("Failed to look for double payments")
+}
+
+pub async fn list_for_bill(
+    db: impl PgExecutor<'_>,
+    control_number: &str,
+) -> anyhow::Result<Vec<Collection>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM collections WHERE control_number = $1 ORDER BY created_at, id"
+    );
+    sqlx::query_as(&sql)
+        .bind(control_number)
+        .fetch_all(db)
+        .await
+        .context("Failed to list collections")
+}
+
+/// The sum collected on a bill so far, for re-registration.
+pub async fn total_for_bill(
+    tx: &mut PgConnection,
+    control_number: &str,
+) -> anyhow::Result<Decimal> {
+    let total: Option<Decimal> =
+        sqlx::query_scalar("SELECT sum(amount) FROM collections WHERE control_number = $1")
+            .bind(control_number)
+            .fetch_one(&mut *tx)
+            .await
+            .context("Failed to sum collections")?;
+    Ok(total.unwrap_or(Decimal::ZERO))
+}

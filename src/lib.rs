@@ -1,0 +1,11 @@
+//! A queue-backed SkyPay collection processor: the library behind the `collector` binary.
+
+pub mod admin;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod outbox;
+pub mod server;
+pub mod skypay;
+pub mod telemetry;

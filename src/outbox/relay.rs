@@ -1,0 +1,260 @@
+//! The outbox relay: claims unpublished rows in batches (`FOR UPDATE SKIP LOCKED`, so several
+//! relays share the work), publishes them as persistent messages with many publisher confirms
+//! in flight, and marks them published only after the broker's ack, in the same transaction
+//! that claimed them. It wakes on `NOTIFY collector_outbox`, polls as a fallback, and purges
+//! published rows after a retention period in small batches.
+//!
+//! A crash between publish and mark leaves the rows unpublished: they are published again,
+//! and the worker's status check and the core's idempotency key make that harmless.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use futures::future::join_all;
+use lapin::options::BasicPublishOptions;
+use lapin::publisher_confirm::Confirmation;
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{BasicProperties, Channel};
+use sqlx::postgres::PgListener;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+use workers::broker::{backoff, confirm_channel, connect_with_backoff};
+use workers::consumer::ATTEMPT_HEADER;
+use workers::topology::{Topology, POSTING_KEY};
+
+/// The channel `NOTIFY` uses (see the outbox trigger in the migrations).
+pub const NOTIFY_CHANNEL: &str = "collector_outbox";
+
+#[derive(Debug, Clone)]
+pub struct RelayConfig {
+    pub batch_size: i64,
+    /// How long to sleep between polls when no NOTIFY arrives.
+    pub poll_interval: Duration,
+    /// Published rows older than this are deleted.
+    pub retention: Duration,
+    pub purge_batch: i64,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        Self {
+            batch_size: 500,
+            poll_interval: Duration::from_secs(1),
+            retention: Duration::from_secs(7 * 24 * 3600),
+            purge_batch: 1000,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    collection_id: Uuid,
+    payload: serde_json::Value,
+}
+
+/// Claims one batch, publishes it, marks what the broker confirmed. Returns how many rows
+/// were marked published. Public so that tests drive the relay step by step.
+pub async fn relay_batch(
+    pool: &PgPool,
+    channel: &Channel,
+    topology: &Topology,
+    batch_size: i64,
+) -> anyhow::Result<usize> {
+    let mut tx = pool.begin().await.context("Failed to begin transaction")?;
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, collection_id, payload FROM outbox WHERE published_at IS NULL \
+         ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(batch_size)
+    .fetch_all(&mut *tx)
+    .await
+    .context("Failed to claim outbox rows")?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let exchange = topology.exchange();
+    let publishes = rows.iter().map(|row| {
+        let exchange = exchange.as_str();
+        async move {
+            let body = serde_json::to_vec(&row.payload)?;
+            let mut headers = FieldTable::default();
+            headers.insert(ATTEMPT_HEADER.into(), AMQPValue::LongLongInt(0));
+            headers.insert("x-outbox-id".into(), AMQPValue::LongLongInt(row.id));
+            let properties = BasicProperties::default()
+                .with_delivery_mode(2)
+                .with_content_type("application/json".into())
+                .with_message_id(row.collection_id.to_string().into())
+                .with_headers(headers);
+            let options = BasicPublishOptions {
+                mandatory: true,
+                ..Default::default()
+            };
+            let confirm = channel
+                .basic_publish(exchange, POSTING_KEY, options, &body, properties)
+                .await?
+                .await?;
+            match confirm {
+                Confirmation::Ack(None) => Ok(row.id),
+                Confirmation::Ack(Some(_)) => {
+                    anyhow::bail!("unroutable: is the posting queue bound?")
+                }
+                other => anyhow::bail!("not confirmed: {other:?}"),
+            }
+        }
+    });
+    let results: Vec<anyhow::Result<i64>> = join_all(publishes).await;
+    let mut confirmed = Vec::with_capacity(rows.len());
+    let mut first_error = None;
+    for result in results {
+        match result {
+            Ok(id) => confirmed.push(id),
+            Err(e) => first_error = first_error.or(Some(e)),
+        }
+    }
+    let collection_ids: Vec<Uuid> = rows
+        .iter()
+        .filter(|r| confirmed.contains(&r.id))
+        .map(|r| r.collection_id)
+        .collect();
+    sqlx::query("UPDATE outbox SET published_at = now(), updated_at = now() WHERE id = ANY($1)")
+        .bind(&confirmed)
+        .execute(&mut *tx)
+        .await
+        .context("Failed to mark outbox rows published")?;
+    sqlx::query(
+        "UPDATE collections SET status = 'published', published_at = now(), updated_at = now() \
+         WHERE id = ANY($1) AND status IN ('recorded', 'replayed')",
+    )
+    .bind(&collection_ids)
+    .execute(&mut *tx)
+    .await
+    .context("Failed to mark collections published")?;
+    tx.commit()
+        .await
+        .context("Failed to commit published rows")?;
+    match first_error {
+        // What was confirmed is marked; the rest stays for the next batch.
+        Some(e) => Err(e.context(format!(
+            "{} of {} rows not confirmed",
+            rows.len() - confirmed.len(),
+            rows.len()
+        ))),
+        None => Ok(confirmed.len()),
+    }
+}
+
+/// Deletes up to `batch` published rows older than `retention`.
+pub async fn purge_published(
+    pool: &PgPool,
+    retention: Duration,
+    batch: i64,
+) -> anyhow::Result<u64> {
+    let done = sqlx::query(
+        "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE published_at < now() - $1::interval \
+         ORDER BY published_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+    )
+    .bind(format!("{} seconds", retention.as_secs()))
+    .bind(batch)
+    .execute(pool)
+    .await
+    .context("Failed to purge published outbox rows")?;
+    Ok(done.rows_affected())
+}
+
+/// Runs until `cancel` fires, reconnecting to RabbitMQ and Postgres by itself.
+pub async fn run(
+    pool: PgPool,
+    amqp_url: String,
+    topology: Topology,
+    config: RelayConfig,
+    cancel: CancellationToken,
+) {
+    while !cancel.is_cancelled() {
+        let Some(connection) = connect_with_backoff(&amqp_url, &cancel).await else {
+            break;
+        };
+        if let Err(e) = relay_on(&pool, &connection, &topology, &config, &cancel).await {
+            tracing::warn!(error = ?e, "relay interrupted; reconnecting");
+        }
+        let _ = connection.close(200, "relay stopping").await;
+        if !cancel.is_cancelled() {
+            tokio::time::sleep(backoff(3)).await;
+        }
+    }
+    tracing::info!("relay stopped");
+}
+
+async fn relay_on(
+    pool: &PgPool,
+    connection: &lapin::Connection,
+    topology: &Topology,
+    config: &RelayConfig,
+    cancel: &CancellationToken,
+) -> anyhow::Result<()> {
+    let channel = confirm_channel(connection)
+        .await
+        .context("Failed to open a channel")?;
+    topology.declare(&channel).await?;
+    let mut listener = listen(pool).await;
+    let mut last_purge = Instant::now() - Duration::from_secs(3600);
+    tracing::info!(exchange = %topology.exchange(), "relay running");
+    while !cancel.is_cancelled() {
+        if last_purge.elapsed() > Duration::from_secs(60) {
+            last_purge = Instant::now();
+            match purge_published(pool, config.retention, config.purge_batch).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(purged = n, "purged published outbox rows"),
+                Err(e) => tracing::warn!(error = ?e, "outbox purge failed"),
+            }
+        }
+        match relay_batch(pool, &channel, topology, config.batch_size).await {
+            Ok(n) if n as i64 >= config.batch_size => continue,
+            Ok(_) => {}
+            Err(e) => {
+                if !channel.status().connected() {
+                    return Err(e.context("RabbitMQ channel closed"));
+                }
+                tracing::warn!(error = ?e, "relay batch failed; retrying");
+            }
+        }
+        wait_for_work(&mut listener, pool, config.poll_interval, cancel).await;
+    }
+    let _ = channel.close(200, "relay stopping").await;
+    Ok(())
+}
+
+async fn listen(pool: &PgPool) -> Option<PgListener> {
+    let mut listener = PgListener::connect_with(pool).await.ok()?;
+    listener.listen(NOTIFY_CHANNEL).await.ok()?;
+    Some(listener)
+}
+
+/// Returns on a NOTIFY, after `poll` at most, or on cancel. `PgListener` re-establishes a
+/// lost connection on its next call; until then this is plain polling.
+async fn wait_for_work(
+    listener: &mut Option<PgListener>,
+    pool: &PgPool,
+    poll: Duration,
+    cancel: &CancellationToken,
+) {
+    if listener.is_none() {
+        *listener = listen(pool).await;
+    }
+    let notified = async {
+        match listener.as_mut() {
+            Some(l) => {
+                if l.try_recv().await.is_err() {
+                    tokio::time::sleep(poll).await;
+                }
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = cancel.cancelled() => {}
+        _ = tokio::time::sleep(poll) => {}
+        _ = notified => {}
+    }
+}

@@ -1,0 +1,209 @@
+//! The two HTTP listeners: the SkyPay API (`LISTEN_ADDR`) and the admin API
+//! (`ADMIN_LISTEN_ADDR`), each with `/healthz` and `/readyz`.
+//!
+//! Both listeners are bound before anything is spawned, so tests can ask for port 0 and learn
+//! the real address before the first request.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::extract::{MatchedPath, State};
+use axum::http::{Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::config::{Secret, Settings};
+use crate::skypay::answer::Answer;
+use crate::skypay::handler::respond;
+use crate::skypay::SkyPayConfig;
+use crate::{admin, db, skypay};
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub skypay: Arc<SkyPayConfig>,
+    pub admin_token: Secret,
+    /// The broker `/readyz` checks, when this process uses one.
+    pub amqp_url: Option<String>,
+}
+
+impl AppState {
+    pub fn from_settings(settings: &Settings, pool: PgPool) -> anyhow::Result<Self> {
+        settings.require_api()?;
+        Ok(Self {
+            pool,
+            skypay: Arc::new(SkyPayConfig {
+                credentials: settings.credentials.clone().into(),
+                allowed_ips: settings.allowed_ips.clone(),
+                trusted_proxies: settings.trusted_proxies.clone(),
+                require_encryption: settings.require_encryption,
+                overpayment: settings.overpayment,
+            }),
+            admin_token: settings
+                .admin_token
+                .clone()
+                .context("ADMIN_TOKEN is not set")?,
+            amqp_url: settings.amqp_url.clone(),
+        })
+    }
+}
+
+/// Both listeners, bound and ready to serve.
+pub struct Api {
+    pub public_addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    public: TcpListener,
+    admin: TcpListener,
+    state: AppState,
+}
+
+impl Api {
+    pub async fn bind(settings: &Settings, state: AppState) -> anyhow::Result<Self> {
+        let public = TcpListener::bind(settings.listen_addr)
+            .await
+            .with_context(|| format!("Failed to bind LISTEN_ADDR {}", settings.listen_addr))?;
+        let admin = TcpListener::bind(settings.admin_listen_addr)
+            .await
+            .with_context(|| {
+                format!(
+                    "Failed to bind ADMIN_LISTEN_ADDR {}",
+                    settings.admin_listen_addr
+                )
+            })?;
+        Ok(Self {
+            public_addr: public.local_addr()?,
+            admin_addr: admin.local_addr()?,
+            public,
+            admin,
+            state,
+        })
+    }
+
+    /// Serves until `shutdown` is cancelled, then finishes the requests in flight.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        tracing::info!(public = %self.public_addr, admin = %self.admin_addr, "listening");
+        let public =
+            public_router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let admin = admin_router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        let (s1, s2) = (shutdown.clone(), shutdown);
+        let public = axum::serve(self.public, public).with_graceful_shutdown(s1.cancelled_owned());
+        let admin = axum::serve(self.admin, admin).with_graceful_shutdown(s2.cancelled_owned());
+        let (a, b) = tokio::join!(public, admin);
+        a.context("SkyPay listener failed")?;
+        b.context("admin listener failed")?;
+        Ok(())
+    }
+}
+
+fn health_routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+}
+
+/// The SkyPay listener. A panic anywhere still answers SkyPay with `-1009`.
+pub fn public_router(state: AppState) -> Router {
+    let router = skypay::router()
+        .merge(health_routes())
+        .fallback(not_found)
+        .layer(CatchPanicLayer::custom(|_| {
+            respond(&Answer::unexpected(), None)
+        }));
+    observed(router).with_state(state)
+}
+
+/// The admin listener.
+pub fn admin_router(state: AppState) -> Router {
+    let router = admin::router(state.clone())
+        .merge(health_routes())
+        .fallback(not_found)
+        .layer(CatchPanicLayer::custom(|_| {
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(json!({ "error": "internal error" })),
+            )
+                .into_response()
+        }));
+    observed(router).with_state(state)
+}
+
+/// A request id (`x-request-id`, kept if the caller sent one) and one span per request
+/// naming the matched route, never the raw URI or body.
+fn observed(router: Router<AppState>) -> Router<AppState> {
+    router.layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(|req: &Request<axum::body::Body>| {
+                        let request_id = req
+                            .headers()
+                            .get("x-request-id")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("");
+                        let route = req
+                            .extensions()
+                            .get::<MatchedPath>()
+                            .map(MatchedPath::as_str)
+                            .unwrap_or("unmatched");
+                        tracing::info_span!("request", method = %req.method(), route, request_id)
+                    })
+                    .on_response(DefaultOnResponse::new().level(Level::INFO)),
+            )
+            .layer(PropagateRequestIdLayer::x_request_id()),
+    )
+}
+
+async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, Json(json!({ "error": "not found" }))).into_response()
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// Ready when Postgres answers and, if this process uses one, the broker accepts connections.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let database = db::ping(&state.pool).await.map_err(|e| format!("{e:#}"));
+    let broker = match &state.amqp_url {
+        Some(url) => broker_reachable(url).await,
+        None => Ok(()),
+    };
+    let ok = database.is_ok() && broker.is_ok();
+    let show = |r: &Result<(), String>| match r {
+        Ok(()) => "ok".to_owned(),
+        Err(e) => e.clone(),
+    };
+    let body = json!({ "status": if ok { "ready" } else { "not ready" }, "database": show(&database), "broker": show(&broker) });
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
+}
+
+async fn broker_reachable(url: &str) -> Result<(), String> {
+    let uri: lapin::uri::AMQPUri = url
+        .parse()
+        .map_err(|_| "AMQP_URL does not parse".to_owned())?;
+    let addr = (uri.authority.host.clone(), uri.authority.port);
+    match tokio::time::timeout(Duration::from_secs(2), tokio::net::TcpStream::connect(addr)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(format!("broker unreachable: {e}")),
+        Err(_) => Err("broker unreachable: timed out".to_owned()),
+    }
+}

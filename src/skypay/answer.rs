@@ -1,0 +1,158 @@
+//! SkyPay's answer: the codes of CONTRACT.md and the response body.
+
+use chrono::Utc;
+use serde::Serialize;
+
+use crate::domain::{format_response_time, FieldError};
+
+/// The answer codes of CONTRACT.md. Sent as JSON strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Code {
+    Success,
+    InvalidBody,
+    VerificationFailed,
+    Unexpected,
+    /// Inquiry: control number invalid. Collect: receipt already collected.
+    InvalidOrCollected,
+    AlreadyPaid,
+    AmountNotAcceptable,
+    InvalidField,
+    UnsupportedAction,
+    NotCollectable,
+}
+
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Success => "1000",
+            Code::InvalidBody => "-1000",
+            Code::VerificationFailed => "-1001",
+            Code::Unexpected => "-1009",
+            Code::InvalidOrCollected => "-1015",
+            Code::AlreadyPaid => "-1026",
+            Code::AmountNotAcceptable => "2001",
+            Code::InvalidField => "2002",
+            Code::UnsupportedAction => "2003",
+            Code::NotCollectable => "2004",
+        }
+    }
+}
+
+/// The fields an inquiry adds on success.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct PayerDetails {
+    pub amount: String,
+    pub payer_name: String,
+    pub payer_address: String,
+    pub payer_phone: String,
+}
+
+/// One answer to SkyPay: always `responseTime`, `responseCode`, `responseDescription`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Answer {
+    pub response_time: String,
+    pub response_code: &'static str,
+    pub response_description: String,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub payer: Option<PayerDetails>,
+    #[serde(skip)]
+    pub code: Code,
+}
+
+impl Answer {
+    pub fn new(code: Code, description: impl Into<String>) -> Self {
+        Self {
+            response_time: format_response_time(Utc::now()),
+            response_code: code.as_str(),
+            response_description: description.into(),
+            payer: None,
+            code,
+        }
+    }
+
+    pub fn success() -> Self {
+        Self::new(Code::Success, "Success")
+    }
+
+    pub fn inquiry_success(payer: PayerDetails) -> Self {
+        Self {
+            payer: Some(payer),
+            ..Self::success()
+        }
+    }
+
+    pub fn invalid_body(why: &str) -> Self {
+        Self::new(
+            Code::InvalidBody,
+            format!("Post context is not valid: {why}"),
+        )
+    }
+
+    pub fn verification_failed() -> Self {
+        Self::new(Code::VerificationFailed, "Verification failed")
+    }
+
+    pub fn unexpected() -> Self {
+        Self::new(Code::Unexpected, "An unpredictable exception occurred")
+    }
+
+    pub fn invalid_field(err: &FieldError) -> Self {
+        let what = if err.reason == "is required" {
+            "missing field"
+        } else {
+            "invalid field"
+        };
+        Self::new(
+            Code::InvalidField,
+            format!("{what} {}: {}", err.field, err.reason),
+        )
+    }
+
+    pub fn unsupported_action(action: &str) -> Self {
+        let shown: String = action.chars().take(50).collect();
+        Self::new(
+            Code::UnsupportedAction,
+            format!("unsupported action `{shown}`"),
+        )
+    }
+
+    pub fn to_json(&self) -> String {
+        // Serialising a struct of strings cannot fail.
+        serde_json::to_string(self).unwrap_or_else(|_| {
+            r#"{"responseTime":"","responseCode":"-1009","responseDescription":"An unpredictable exception occurred"}"#
+                .to_owned()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_json_strings_and_payer_fields_only_on_inquiry_success() {
+        let json: serde_json::Value = serde_json::from_str(&Answer::success().to_json()).unwrap();
+        assert_eq!(json["responseCode"], "1000");
+        assert_eq!(json.as_object().unwrap().len(), 3);
+        let answer = Answer::inquiry_success(PayerDetails {
+            amount: "3900.00".into(),
+            payer_name: "Dela Cruz,Juan".into(),
+            payer_address: "Manila".into(),
+            payer_phone: "09221008333".into(),
+        });
+        let json: serde_json::Value = serde_json::from_str(&answer.to_json()).unwrap();
+        assert_eq!(json["amount"], "3900.00");
+        assert_eq!(json["payerName"], "Dela Cruz,Juan");
+        assert_eq!(json["payerAddress"], "Manila");
+        assert_eq!(json["payerPhone"], "09221008333");
+    }
+
+    #[test]
+    fn field_errors_name_the_field() {
+        let a = Answer::invalid_field(&FieldError::new("amount", "at most 2 decimal places"));
+        assert_eq!(a.response_code, "2002");
+        assert!(a.response_description.contains("amount"));
+    }
+}

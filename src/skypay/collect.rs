@@ -1,0 +1,281 @@
+//! `collectionCollect`: one transaction, then the answer.
+//!
+//! The repeat check, the bill lock, the rule, and the writes (collection, bill, outbox event,
+//! flags; or the refusal and its flag) all happen in one transaction. `1000` is returned only
+//! after it commits; any database error rolls everything back and answers `-1009`.
+
+use anyhow::Context;
+use chrono::Utc;
+use serde_json::json;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::answer::{Answer, Code};
+use super::request::CollectRequest;
+use crate::db::flags::{FlagKind, NewFlag};
+use crate::db::refusals::NewRefusal;
+use crate::db::{self, collections::Collection};
+use crate::domain::{
+    decide_collect, mask, CollectRefusal, OverpaymentPolicy, DOUBLE_PAYMENT_WINDOW,
+};
+use crate::outbox;
+use workers::message::PaymentEvent;
+
+/// What happened to a collect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CollectOutcome {
+    Recorded(Uuid),
+    /// The receipt was already recorded (flagged `replay` or `conflict`).
+    Repeated(FlagKind),
+    Refused(CollectRefusal),
+}
+
+impl CollectOutcome {
+    pub fn answer(&self) -> Answer {
+        match self {
+            CollectOutcome::Recorded(_) => Answer::success(),
+            CollectOutcome::Repeated(_) => Answer::new(
+                Code::InvalidOrCollected,
+                "The transaction has been collected",
+            ),
+            CollectOutcome::Refused(CollectRefusal::AlreadyPaid) => {
+                Answer::new(Code::AlreadyPaid, "Transactions has been paid")
+            }
+            CollectOutcome::Refused(CollectRefusal::AmountNotAcceptable(why)) => Answer::new(
+                Code::AmountNotAcceptable,
+                format!("amount not acceptable: {why}"),
+            ),
+            CollectOutcome::Refused(CollectRefusal::NotCollectable(why)) => Answer::new(
+                Code::NotCollectable,
+                format!("control number not collectable: {why}"),
+            ),
+        }
+    }
+}
+
+/// Records the collect and answers. Never fails: a database error is `-1009`.
+#[tracing::instrument(skip_all, fields(
+    control_number = %req.control_number,
+    receipt = %req.receipt_number,
+    channel = req.pay_channel.code(),
+    phone = %mask::phone(req.phone.as_str()),
+))]
+pub async fn collect(
+    pool: &PgPool,
+    req: &CollectRequest,
+    policy: OverpaymentPolicy,
+    request: serde_json::Value,
+) -> Answer {
+    match record(pool, req, policy, request).await {
+        Ok(outcome) => {
+            tracing::info!(outcome = ?outcome, "collect answered");
+            outcome.answer()
+        }
+        Err(e) => {
+            tracing::error!(error = ?e, "collect failed; nothing recorded");
+            Answer::unexpected()
+        }
+    }
+}
+
+/// The transaction. Public so that tests can drive it without HTTP.
+pub async fn record(
+    pool: &PgPool,
+    req: &CollectRequest,
+    policy: OverpaymentPolicy,
+    request: serde_json::Value,
+) -> anyhow::Result<CollectOutcome> {
+    let mut tx = pool.begin().await.context("Failed to begin transaction")?;
+    let channel = req.pay_channel.code();
+    let receipt = req.receipt_number.as_str();
+
+    if let Some(first) = db::collections::find_by_receipt(&mut *tx, channel, receipt).await? {
+        let kind = flag_repeat(&mut tx, &first, req).await?;
+        tx.commit().await.context("Failed to commit")?;
+        return Ok(CollectOutcome::Repeated(kind));
+    }
+
+    let bill = db::bills::lock(&mut tx, req.control_number.as_str()).await?;
+    let accepted = match decide_collect(bill.as_ref(), req.amount, policy) {
+        Ok(accepted) => accepted,
+        Err(refusal) => {
+            record_refusal(&mut tx, req, &refusal, request).await?;
+            tx.commit().await.context("Failed to commit")?;
+            return Ok(CollectOutcome::Refused(refusal));
+        }
+    };
+    let bill = bill.context("accepted a collect without a bill")?;
+
+    let id = Uuid::now_v7();
+    let collected_at = req.collected_at.with_timezone(&Utc);
+    let nearby = db::collections::same_amount_nearby(
+        &mut tx,
+        &bill.control_number,
+        req.amount.value(),
+        collected_at,
+        DOUBLE_PAYMENT_WINDOW,
+    )
+    .await?;
+    let new = db::collections::NewCollection {
+        id,
+        control_number: &bill.control_number,
+        loan_ref: &bill.loan_ref,
+        pay_channel: channel,
+        receipt_number: receipt,
+        amount: req.amount.value(),
+        phone: req.phone.as_str(),
+        collected_at,
+    };
+    if !db::collections::insert(&mut tx, &new).await? {
+        // The same receipt was recorded by a concurrent collect that has since committed.
+        let first = db::collections::find_by_receipt(&mut *tx, channel, receipt)
+            .await?
+            .context("receipt conflicted but no collection holds it")?;
+        let kind = flag_repeat(&mut tx, &first, req).await?;
+        tx.commit().await.context("Failed to commit")?;
+        return Ok(CollectOutcome::Repeated(kind));
+    }
+    db::bills::apply_collection(
+        &mut tx,
+        &bill.control_number,
+        accepted.new_outstanding,
+        accepted.new_status,
+    )
+    .await?;
+    outbox::insert_event(
+        &mut tx,
+        &PaymentEvent {
+            collection_id: id,
+            receipt_number: receipt.to_owned(),
+            control_number: bill.control_number.clone(),
+            loan_ref: bill.loan_ref.clone(),
+            amount: req.amount.value(),
+            collected_at: req.collected_at,
+            pay_channel: channel,
+            payer_phone: req.phone.as_str().to_owned(),
+        },
+    )
+    .await?;
+    let flag = |kind, details| NewFlag {
+        kind,
+        collection_id: Some(id),
+        refused_collect_id: None,
+        control_number: Some(&bill.control_number),
+        receipt_number: Some(receipt),
+        pay_channel: Some(channel),
+        details,
+    };
+    if let Some(excess) = accepted.overpaid_by {
+        let details = json!({ "amount": req.amount.value(), "overpaidBy": excess });
+        db::flags::insert(&mut tx, &flag(FlagKind::Overpayment, details)).await?;
+    }
+    if !nearby.is_empty() {
+        let details = json!({ "earlierCollections": nearby, "windowMinutes": DOUBLE_PAYMENT_WINDOW.num_minutes() });
+        db::flags::insert(&mut tx, &flag(FlagKind::SuspectedDoublePayment, details)).await?;
+    }
+    tx.commit().await.context("Failed to commit collection")?;
+    Ok(CollectOutcome::Recorded(id))
+}
+
+/// A receipt seen before: `replay` when every field matches the first, `conflict` otherwise.
+async fn flag_repeat(
+    tx: &mut PgConnection,
+    first: &Collection,
+    req: &CollectRequest,
+) -> anyhow::Result<FlagKind> {
+    let same = first.control_number == req.control_number.as_str()
+        && first.amount == req.amount.value()
+        && first.phone == req.phone.as_str()
+        && first.collected_at == req.collected_at.with_timezone(&Utc);
+    let kind = if same {
+        FlagKind::Replay
+    } else {
+        FlagKind::Conflict
+    };
+    let details = json!({
+        "firstCollectionId": first.id,
+        "controlNumber": req.control_number.as_str(),
+        "amount": req.amount.value(),
+        "collectedAt": req.collected_at,
+    });
+    db::flags::insert(
+        tx,
+        &NewFlag {
+            kind,
+            collection_id: Some(first.id),
+            refused_collect_id: None,
+            control_number: Some(req.control_number.as_str()),
+            receipt_number: Some(req.receipt_number.as_str()),
+            pay_channel: Some(req.pay_channel.code()),
+            details,
+        },
+    )
+    .await?;
+    Ok(kind)
+}
+
+async fn record_refusal(
+    tx: &mut PgConnection,
+    req: &CollectRequest,
+    refusal: &CollectRefusal,
+    request: serde_json::Value,
+) -> anyhow::Result<()> {
+    let answer = CollectOutcome::Refused(refusal.clone()).answer();
+    let refusal = NewRefusal {
+        response_code: answer.response_code,
+        reason: &answer.response_description,
+        control_number: Some(req.control_number.as_str()),
+        receipt_number: Some(req.receipt_number.as_str()),
+        pay_channel: Some(req.pay_channel.code()),
+        amount: Some(req.amount.value()),
+        collected_at: Some(req.collected_at.with_timezone(&Utc)),
+        request,
+    };
+    refused_with_flag(tx, &refusal).await
+}
+
+/// Keeps a refused collect and flags it `refused_collect`.
+pub async fn refused_with_flag(
+    tx: &mut PgConnection,
+    refusal: &NewRefusal<'_>,
+) -> anyhow::Result<()> {
+    let id = db::refusals::insert(tx, refusal).await?;
+    db::flags::insert(
+        tx,
+        &NewFlag {
+            kind: FlagKind::RefusedCollect,
+            collection_id: None,
+            refused_collect_id: Some(id),
+            control_number: refusal.control_number,
+            receipt_number: refusal.receipt_number,
+            pay_channel: refusal.pay_channel,
+            details: json!({ "responseCode": refusal.response_code, "reason": refusal.reason }),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// A collect refused for a bad field (`2002`) is kept too: the cash may be in the till.
+/// `Err` when it could not be recorded, so the caller answers `-1009` and SkyPay retries.
+pub async fn record_invalid(
+    pool: &PgPool,
+    answer: &Answer,
+    request: serde_json::Value,
+) -> anyhow::Result<()> {
+    let mut tx = pool.begin().await.context("Failed to begin transaction")?;
+    let text = |k: &str| request.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+    let control = text("controlNumber").or_else(|| text("contractNumber"));
+    let receipt = text("receiptNumber");
+    let refusal = NewRefusal {
+        response_code: answer.response_code,
+        reason: &answer.response_description,
+        control_number: control.as_deref(),
+        receipt_number: receipt.as_deref(),
+        request: request.clone(),
+        ..NewRefusal::default()
+    };
+    refused_with_flag(&mut tx, &refusal).await?;
+    tx.commit().await.context("Failed to commit refusal")?;
+    Ok(())
+}

@@ -1,0 +1,46 @@
+//! The SkyPay wire contract (CONTRACT.md): envelope, request, answer, and the two calls.
+
+pub mod answer;
+pub mod auth;
+pub mod collect;
+pub mod envelope;
+pub mod handler;
+pub mod inquiry;
+pub mod request;
+
+use std::sync::Arc;
+
+use axum::routing::post;
+use axum::Router;
+use ipnet::IpNet;
+
+use crate::domain::OverpaymentPolicy;
+use crate::server::AppState;
+use auth::Credential;
+
+/// What the SkyPay edge needs from the settings.
+#[derive(Debug, Clone)]
+pub struct SkyPayConfig {
+    pub credentials: Arc<[Credential]>,
+    pub allowed_ips: Option<Vec<IpNet>>,
+    pub trusted_proxies: Vec<IpNet>,
+    pub require_encryption: bool,
+    pub overpayment: OverpaymentPolicy,
+}
+
+/// `POST /skypay` and the two per-action paths.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/skypay",
+            post(handler::dispatch).fallback(handler::wrong_method),
+        )
+        .route(
+            "/skypay/collection-inquiry",
+            post(handler::inquiry_path).fallback(handler::wrong_method),
+        )
+        .route(
+            "/skypay/collection-collect",
+            post(handler::collect_path).fallback(handler::wrong_method),
+        )
+}

@@ -1,0 +1,233 @@
+//! SkyPay's request: loose on the wire, typed past this module.
+//!
+//! The body is read as a map of field name to the field's raw JSON text, so that an amount
+//! sent as a number keeps its exact digits (`3900.10` never passes through `f64`) and a field
+//! of the wrong type is a `2002` naming that field rather than a failure of the whole body.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, FixedOffset};
+use serde_json::value::RawValue;
+
+use crate::domain::{
+    parse_collected_time, Amount, ControlNumber, FieldError, PayChannel, Phone, ReceiptNumber,
+};
+
+/// The two calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Inquiry,
+    Collect,
+}
+
+impl Action {
+    /// Case-insensitive, with the seeds' misspelling and mislabel accepted.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "collectioninquiry" | "collectionicnquiry" => Some(Action::Inquiry),
+            "collectioncollect" | "generate711barcode" => Some(Action::Collect),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Inquiry => "collectionInquiry",
+            Action::Collect => "collectionCollect",
+        }
+    }
+}
+
+/// A JSON object, each field kept as its raw JSON text.
+#[derive(Debug)]
+pub struct RawRequest(HashMap<String, Box<RawValue>>);
+
+/// A scalar field's value: a JSON string's content or a JSON number's exact text.
+enum Scalar {
+    Text(String),
+    Number(String),
+}
+
+impl RawRequest {
+    /// `None` when `bytes` is not a JSON object.
+    pub fn parse(bytes: &[u8]) -> Option<Self> {
+        serde_json::from_slice::<HashMap<String, Box<RawValue>>>(bytes)
+            .ok()
+            .map(Self)
+    }
+
+    fn raw(&self, field: &str) -> Option<&RawValue> {
+        self.0
+            .get(field)
+            .map(|v| v.as_ref())
+            .filter(|v| v.get() != "null")
+    }
+
+    fn scalar(&self, field: &'static str, alias: Option<&str>) -> Result<Scalar, FieldError> {
+        let raw = self
+            .raw(field)
+            .or_else(|| alias.and_then(|a| self.raw(a)))
+            .ok_or_else(|| FieldError::new(field, "is required"))?;
+        let text = raw.get();
+        if text.starts_with('"') {
+            serde_json::from_str::<String>(text)
+                .map(Scalar::Text)
+                .map_err(|_| FieldError::new(field, "must be a string"))
+        } else if text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
+            Ok(Scalar::Number(text.to_owned()))
+        } else {
+            Err(FieldError::new(field, "must be a string or a number"))
+        }
+    }
+
+    /// A field that must be a JSON string of at most `max` characters.
+    pub fn string(&self, field: &'static str, max: usize) -> Result<String, FieldError> {
+        match self.scalar(field, None)? {
+            Scalar::Text(s) if s.chars().count() <= max => Ok(s),
+            Scalar::Text(_) => Err(FieldError::new(field, format!("at most {max} characters"))),
+            Scalar::Number(_) => Err(FieldError::new(field, "must be a string")),
+        }
+    }
+
+    /// A field SkyPay may send as a string or a number: the text either way.
+    pub fn text_or_number(
+        &self,
+        field: &'static str,
+        alias: Option<&str>,
+    ) -> Result<String, FieldError> {
+        Ok(match self.scalar(field, alias)? {
+            Scalar::Text(s) | Scalar::Number(s) => s,
+        })
+    }
+
+    /// The request as received minus the credential, for the record of a refused collect.
+    pub fn without_credentials(&self) -> serde_json::Value {
+        let map = self
+            .0
+            .iter()
+            .filter(|(k, _)| k.as_str() != "authentication")
+            .map(|(k, v)| {
+                let value = serde_json::from_str(v.get()).unwrap_or(serde_json::Value::Null);
+                (k.clone(), value)
+            })
+            .collect();
+        serde_json::Value::Object(map)
+    }
+}
+
+/// A well-formed inquiry.
+#[derive(Debug, Clone)]
+pub struct InquiryRequest {
+    pub control_number: ControlNumber,
+    pub amount: Amount,
+    pub phone: Phone,
+}
+
+impl TryFrom<&RawRequest> for InquiryRequest {
+    type Error = FieldError;
+
+    fn try_from(raw: &RawRequest) -> Result<Self, FieldError> {
+        Ok(Self {
+            control_number: control_number(raw)?,
+            amount: Amount::parse(&raw.text_or_number("amount", None)?)?,
+            phone: Phone::parse(&raw.text_or_number("phone", None)?)?,
+        })
+    }
+}
+
+/// A well-formed collect.
+#[derive(Debug, Clone)]
+pub struct CollectRequest {
+    pub control_number: ControlNumber,
+    pub amount: Amount,
+    pub phone: Phone,
+    pub receipt_number: ReceiptNumber,
+    pub collected_at: DateTime<FixedOffset>,
+    pub pay_channel: PayChannel,
+}
+
+impl TryFrom<&RawRequest> for CollectRequest {
+    type Error = FieldError;
+
+    fn try_from(raw: &RawRequest) -> Result<Self, FieldError> {
+        Ok(Self {
+            control_number: control_number(raw)?,
+            amount: Amount::parse(&raw.text_or_number("amount", None)?)?,
+            phone: Phone::parse(&raw.text_or_number("phone", None)?)?,
+            receipt_number: ReceiptNumber::parse(&raw.text_or_number("receiptNumber", None)?)?,
+            collected_at: parse_collected_time(&raw.string("collectedTime", 64)?)?,
+            pay_channel: PayChannel::parse(&raw.text_or_number("payChannel", None)?)?,
+        })
+    }
+}
+
+/// `controlNumber`, or the collect table's `contractNumber`.
+fn control_number(raw: &RawRequest) -> Result<ControlNumber, FieldError> {
+    let text = match raw.scalar("controlNumber", Some("contractNumber"))? {
+        Scalar::Text(s) => s,
+        Scalar::Number(_) => return Err(FieldError::new("controlNumber", "must be a string")),
+    };
+    ControlNumber::parse(&text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(json: &str) -> RawRequest {
+        RawRequest::parse(json.as_bytes()).expect("object")
+    }
+
+    #[test]
+    fn only_objects_are_requests() {
+        for body in ["[]", "1", "\"x\"", "null", "{", "", "{\"a\":}"] {
+            assert!(RawRequest::parse(body.as_bytes()).is_none(), "{body}");
+        }
+    }
+
+    #[test]
+    fn actions_are_case_insensitive_with_the_seed_spellings() {
+        assert_eq!(Action::parse("collectionIcnquiry"), Some(Action::Inquiry));
+        assert_eq!(Action::parse("COLLECTIONINQUIRY"), Some(Action::Inquiry));
+        assert_eq!(Action::parse("generate711Barcode"), Some(Action::Collect));
+        assert_eq!(Action::parse("collectioncollect"), Some(Action::Collect));
+        assert_eq!(Action::parse("refund"), None);
+    }
+
+    #[test]
+    fn amounts_keep_their_exact_digits_as_numbers_or_strings() {
+        for (json, want) in [
+            (r#"{"amount":3900}"#, "3900"),
+            (r#"{"amount":"3900.50"}"#, "3900.50"),
+            (r#"{"amount":0.1}"#, "0.1"),
+            (
+                r#"{"amount":12.3400000000000000001}"#,
+                "12.3400000000000000001",
+            ),
+        ] {
+            assert_eq!(raw(json).text_or_number("amount", None).unwrap(), want);
+        }
+        let err = raw(r#"{"amount":[1]}"#)
+            .text_or_number("amount", None)
+            .unwrap_err();
+        assert_eq!(err.field, "amount");
+        let err = raw(r#"{"amount":null}"#)
+            .text_or_number("amount", None)
+            .unwrap_err();
+        assert_eq!(err.reason, "is required");
+    }
+
+    #[test]
+    fn contract_number_is_an_alias_of_control_number() {
+        let r = raw(r#"{"contractNumber":" sky0100000001 "}"#);
+        assert_eq!(control_number(&r).unwrap().as_str(), "SKY0100000001");
+    }
+
+    #[test]
+    fn credentials_are_dropped_from_the_record() {
+        let r = raw(r#"{"userName":"u","authentication":"secret","amount":1}"#);
+        let v = r.without_credentials();
+        assert!(v.get("authentication").is_none());
+        assert_eq!(v["amount"], 1);
+    }
+}

@@ -1,0 +1,87 @@
+//! Concurrency, proven: parallel collects on one bill never overpay it, and one receipt sent
+//! many times at once is recorded once.
+
+use std::sync::Arc;
+
+use futures::future::join_all;
+use tokio::sync::Barrier;
+
+use crate::helpers::*;
+
+const CN: &str = "SKY0100000001";
+const N: usize = 24;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_collects_on_one_bill_never_overpay_it() {
+    let app = Arc::new(spawn_app().await);
+    // Room for 10 of the 24 collects of 100.00 each.
+    app.register_bill(CN, "1000.00", true).await;
+    let barrier = Arc::new(Barrier::new(N));
+    let answers = join_all((0..N).map(|i| {
+        let (app, barrier) = (app.clone(), barrier.clone());
+        tokio::spawn(async move {
+            let mut body = collect(CN, "100.00", &format!("PAR-{i}"));
+            body["collectedTime"] = format!("2026-04-01 {:02}:00:00", i % 24).into();
+            barrier.wait().await;
+            code(&app.skypay(&body).await).to_owned()
+        })
+    }))
+    .await;
+    let codes: Vec<String> = answers.into_iter().map(|r| r.unwrap()).collect();
+    let accepted = codes.iter().filter(|c| *c == "1000").count();
+    let refused = codes
+        .iter()
+        .filter(|c| *c == "2001" || *c == "-1026")
+        .count();
+    assert_eq!(accepted, 10, "{codes:?}");
+    assert_eq!(refused, N - 10, "{codes:?}");
+    assert_eq!(app.count("collections").await, 10);
+    assert_eq!(app.count("outbox").await, 10);
+    let total: rust_decimal::Decimal = sqlx::query_scalar("SELECT sum(amount) FROM collections")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(total.to_string(), "1000.00");
+    assert_eq!(app.outstanding(CN).await, "0.00 paid");
+    Arc::into_inner(app)
+        .expect("all tasks done")
+        .teardown()
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_receipt_sent_n_times_at_once_records_one_collection() {
+    let app = Arc::new(spawn_app().await);
+    app.register_bill(CN, "5000.00", true).await;
+    let barrier = Arc::new(Barrier::new(N));
+    let answers = join_all((0..N).map(|_| {
+        let (app, barrier) = (app.clone(), barrier.clone());
+        tokio::spawn(async move {
+            barrier.wait().await;
+            code(&app.skypay(&collect(CN, "100.00", "SAME-RECEIPT")).await).to_owned()
+        })
+    }))
+    .await;
+    let codes: Vec<String> = answers.into_iter().map(|r| r.unwrap()).collect();
+    assert_eq!(
+        codes.iter().filter(|c| *c == "1000").count(),
+        1,
+        "{codes:?}"
+    );
+    assert_eq!(
+        codes.iter().filter(|c| *c == "-1015").count(),
+        N - 1,
+        "{codes:?}"
+    );
+    assert_eq!(app.count("collections").await, 1);
+    assert_eq!(app.count("outbox").await, 1);
+    assert_eq!(
+        app.count("flags WHERE kind = 'replay'").await,
+        (N - 1) as i64
+    );
+    assert_eq!(app.outstanding(CN).await, "4900.00 open");
+    Arc::into_inner(app)
+        .expect("all tasks done")
+        .teardown()
+        .await;
+}

@@ -1,0 +1,11 @@
+//! Integration tests of the SkyPay and admin APIs against a real Postgres: one binary, one
+//! fresh database per test (see `helpers`).
+
+mod admin;
+mod concurrency;
+mod contract_codes;
+mod envelope;
+mod failures;
+mod helpers;
+mod malformed;
+mod parsing;

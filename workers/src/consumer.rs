@@ -1,0 +1,330 @@
+//! The posting worker: consumes the posting queue, posts each collection to the core loan
+//! system, records the outcome in Postgres, and only then acknowledges the message.
+//!
+//! A message whose collection is already posted (or discarded) is acknowledged without
+//! posting; the core loan system's `Idempotency-Key` (the collection id) covers the window in
+//! which two deliveries of one message race. Retries go through the delay queues with our own
+//! attempt counter in the `x-attempt` header.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context;
+use futures::StreamExt;
+use lapin::message::Delivery;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
+};
+use lapin::publisher_confirm::Confirmation;
+use lapin::types::{AMQPValue, FieldTable, LongString};
+use lapin::{BasicProperties, Channel, Connection};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+use crate::broker::{backoff, confirm_channel, connect_with_backoff};
+use crate::core_client::{CoreClient, PostOutcome};
+use crate::message::PaymentEvent;
+use crate::store;
+use crate::topology::{header_int, Topology, DEAD_KEY};
+
+/// Our attempt counter (RabbitMQ 3.13+ ignores client-set `x-death` counts).
+pub const ATTEMPT_HEADER: &str = "x-attempt";
+pub const REASON_HEADER: &str = "x-reason";
+
+/// What became of one delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Handled {
+    Posted,
+    /// 409 from the core: already posted under this key (flagged `core_duplicate`).
+    Duplicate,
+    Retried,
+    DeadLettered,
+    /// Already posted or discarded: acknowledged without posting.
+    Skipped,
+}
+
+impl Handled {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Handled::Posted => "posted",
+            Handled::Duplicate => "duplicate",
+            Handled::Retried => "retried",
+            Handled::DeadLettered => "dead_lettered",
+            Handled::Skipped => "skipped",
+        }
+    }
+}
+
+pub struct Worker {
+    pool: PgPool,
+    core: CoreClient,
+    topology: Topology,
+    /// Called with every outcome (metrics).
+    observer: Box<dyn Fn(Handled) + Send + Sync>,
+}
+
+impl Worker {
+    pub fn new(pool: PgPool, core: CoreClient, topology: Topology) -> Self {
+        Self {
+            pool,
+            core,
+            topology,
+            observer: Box::new(|_| {}),
+        }
+    }
+
+    pub fn with_observer(mut self, observer: impl Fn(Handled) + Send + Sync + 'static) -> Self {
+        self.observer = Box::new(observer);
+        self
+    }
+
+    /// Consumes until `cancel` fires, reconnecting to RabbitMQ by itself. On cancel it stops
+    /// taking deliveries, finishes the ones in hand, and closes the channel, which returns
+    /// any prefetched but unstarted messages to the queue.
+    pub async fn run(self: Arc<Self>, amqp_url: String, prefetch: u16, cancel: CancellationToken) {
+        while !cancel.is_cancelled() {
+            let Some(connection) = connect_with_backoff(&amqp_url, &cancel).await else {
+                break;
+            };
+            if let Err(e) = self.consume(&connection, prefetch, &cancel).await {
+                tracing::warn!(error = ?e, "worker lost its RabbitMQ channel; reconnecting");
+            }
+            let _ = connection.close(200, "worker stopping").await;
+            if !cancel.is_cancelled() {
+                tokio::time::sleep(backoff(2)).await;
+            }
+        }
+        tracing::info!("worker stopped");
+    }
+
+    async fn consume(
+        &self,
+        connection: &Connection,
+        prefetch: u16,
+        cancel: &CancellationToken,
+    ) -> anyhow::Result<()> {
+        let channel = confirm_channel(connection)
+            .await
+            .context("Failed to open a channel")?;
+        self.topology.declare(&channel).await?;
+        channel
+            .basic_qos(prefetch, BasicQosOptions::default())
+            .await
+            .context("Failed to set prefetch")?;
+        let consumer = channel
+            .basic_consume(
+                &self.topology.posting_queue(),
+                "",
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .context("Failed to start consuming")?;
+        tracing::info!(queue = %self.topology.posting_queue(), prefetch, "worker consuming");
+        consumer
+            .take_until(cancel.clone().cancelled_owned())
+            .take_while(|delivery| {
+                if let Err(e) = delivery {
+                    tracing::warn!(error = %e, "consumer stream failed");
+                }
+                futures::future::ready(delivery.is_ok())
+            })
+            .filter_map(|delivery| futures::future::ready(delivery.ok()))
+            .for_each_concurrent(usize::from(prefetch.max(1)), |delivery| {
+                self.process(&channel, delivery, cancel)
+            })
+            .await;
+        let _ = channel.close(200, "worker stopping").await;
+        Ok(())
+    }
+
+    async fn process(&self, channel: &Channel, delivery: Delivery, cancel: &CancellationToken) {
+        let headers = delivery.properties.headers().clone().unwrap_or_default();
+        match self.handle(channel, &delivery.data, &headers, cancel).await {
+            Ok(outcome) => {
+                (self.observer)(outcome);
+                if let Err(e) = delivery.ack(BasicAckOptions::default()).await {
+                    tracing::warn!(error = %e, "ack failed; the message will be redelivered");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = ?e, "delivery not handled; returning it to the queue");
+                let _ = delivery
+                    .nack(BasicNackOptions {
+                        requeue: true,
+                        ..Default::default()
+                    })
+                    .await;
+            }
+        }
+    }
+
+    /// One delivery, start to finish except the ack. Public so that tests can drive a worker
+    /// step by step.
+    pub async fn handle(
+        &self,
+        channel: &Channel,
+        data: &[u8],
+        headers: &FieldTable,
+        cancel: &CancellationToken,
+    ) -> anyhow::Result<Handled> {
+        let event: PaymentEvent = match serde_json::from_slice(data) {
+            Ok(event) => event,
+            Err(e) => {
+                self.publish(
+                    channel,
+                    DEAD_KEY,
+                    data,
+                    headers,
+                    None,
+                    &format!("unreadable message: {e}"),
+                )
+                .await?;
+                return Ok(Handled::DeadLettered);
+            }
+        };
+        let id = event.collection_id;
+        let status = self
+            .with_db(cancel, || store::status(&self.pool, id))
+            .await?;
+        match status.as_deref() {
+            None => {
+                self.publish(
+                    channel,
+                    DEAD_KEY,
+                    data,
+                    headers,
+                    None,
+                    "no such collection in the database",
+                )
+                .await?;
+                return Ok(Handled::DeadLettered);
+            }
+            Some(s) if store::FINAL_STATUSES.contains(&s) || s == "dead_lettered" => {
+                return Ok(Handled::Skipped)
+            }
+            Some(_) => {}
+        }
+        let attempt = header_int(headers, ATTEMPT_HEADER).unwrap_or(0).max(0) as usize;
+        match self.core.post(&event).await {
+            PostOutcome::Posted { reference } => {
+                self.with_db(cancel, || {
+                    store::mark_posted(&self.pool, id, reference.as_deref(), false)
+                })
+                .await?;
+                tracing::info!(collection = %id, attempt, "posted");
+                Ok(Handled::Posted)
+            }
+            PostOutcome::Duplicate => {
+                self.with_db(cancel, || store::mark_posted(&self.pool, id, None, true))
+                    .await?;
+                tracing::warn!(collection = %id, "core loan system already had this payment (409)");
+                Ok(Handled::Duplicate)
+            }
+            PostOutcome::Permanent { status, body } => {
+                let reason = format!("HTTP {status} from core loan system: {body}");
+                self.dead_letter(channel, data, headers, id, &reason, cancel)
+                    .await
+            }
+            PostOutcome::Transient { reason } if attempt < self.topology.retry_delays.len() => {
+                self.with_db(cancel, || store::mark_retrying(&self.pool, id, &reason))
+                    .await?;
+                let key = Topology::retry_key(attempt);
+                self.publish(
+                    channel,
+                    &key,
+                    data,
+                    headers,
+                    Some(attempt as i64 + 1),
+                    &reason,
+                )
+                .await?;
+                tracing::info!(collection = %id, attempt, tier = attempt, %reason, "retry scheduled");
+                Ok(Handled::Retried)
+            }
+            PostOutcome::Transient { reason } => {
+                let reason = format!("retries exhausted after {} attempts: {reason}", attempt + 1);
+                self.dead_letter(channel, data, headers, id, &reason, cancel)
+                    .await
+            }
+        }
+    }
+
+    async fn dead_letter(
+        &self,
+        channel: &Channel,
+        data: &[u8],
+        headers: &FieldTable,
+        id: uuid::Uuid,
+        reason: &str,
+        cancel: &CancellationToken,
+    ) -> anyhow::Result<Handled> {
+        self.with_db(cancel, || store::mark_dead_lettered(&self.pool, id, reason))
+            .await?;
+        self.publish(channel, DEAD_KEY, data, headers, None, reason)
+            .await?;
+        tracing::warn!(collection = %id, %reason, "dead-lettered");
+        Ok(Handled::DeadLettered)
+    }
+
+    /// Publishes `data` under `key` and waits for the broker's confirm.
+    async fn publish(
+        &self,
+        channel: &Channel,
+        key: &str,
+        data: &[u8],
+        headers: &FieldTable,
+        attempt: Option<i64>,
+        reason: &str,
+    ) -> anyhow::Result<()> {
+        let mut headers = headers.clone();
+        if let Some(attempt) = attempt {
+            headers.insert(ATTEMPT_HEADER.into(), AMQPValue::LongLongInt(attempt));
+        }
+        let reason: String = reason.chars().take(1000).collect();
+        headers.insert(
+            REASON_HEADER.into(),
+            AMQPValue::LongString(LongString::from(reason)),
+        );
+        let properties = BasicProperties::default()
+            .with_delivery_mode(2)
+            .with_content_type("application/json".into())
+            .with_headers(headers);
+        let options = BasicPublishOptions {
+            mandatory: true,
+            ..Default::default()
+        };
+        let confirm = channel
+            .basic_publish(&self.topology.exchange(), key, options, data, properties)
+            .await
+            .context("Failed to publish")?
+            .await
+            .context("Failed to get the publish confirm")?;
+        match confirm {
+            Confirmation::Ack(None) => Ok(()),
+            Confirmation::Ack(Some(_)) => anyhow::bail!("message to `{key}` was unroutable"),
+            other => anyhow::bail!("broker did not confirm the message to `{key}`: {other:?}"),
+        }
+    }
+
+    /// Retries a database call with backoff until it succeeds, so that a Postgres outage
+    /// holds the delivery instead of dead-lettering it. Gives up only when stopping.
+    async fn with_db<T, F, Fut>(&self, cancel: &CancellationToken, mut call: F) -> anyhow::Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = anyhow::Result<T>>,
+    {
+        let mut attempt = 0;
+        loop {
+            match call().await {
+                Ok(value) => return Ok(value),
+                Err(e) if cancel.is_cancelled() => return Err(e),
+                Err(e) => {
+                    tracing::warn!(error = ?e, "database call failed; retrying");
+                    tokio::time::sleep(backoff(attempt)).await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! The posting pipeline: the message the outbox relay publishes, the RabbitMQ topology, the
+//! consumer that posts collections to the core loan system, the retry / dead-letter policy,
+//! and `fake-core`, the stand-in core loan system.
+
+pub mod broker;
+pub mod consumer;
+pub mod core_client;
+pub mod fake_core;
+pub mod message;
+pub mod store;
+pub mod topology;

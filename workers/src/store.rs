@@ -1,0 +1,84 @@
+//! What the workers record in Postgres: a collection's status only moves forward, and every
+//! attempt, error and timestamp is kept.
+
+use anyhow::Context;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// Statuses after which a message for the collection is acknowledged without posting.
+pub const FINAL_STATUSES: [&str; 2] = ["posted", "discarded"];
+
+/// The collection's status, `None` if there is no such collection.
+pub async fn status(pool: &PgPool, id: Uuid) -> anyhow::Result<Option<String>> {
+    sqlx::query_scalar("SELECT status FROM collections WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+        .context("Failed to read collection status")
+}
+
+/// Posted (2xx, or 409 with `duplicate`, which also raises a `core_duplicate` flag). Returns
+/// `false` if the collection was already posted or discarded (nothing changed).
+pub async fn mark_posted(
+    pool: &PgPool,
+    id: Uuid,
+    reference: Option<&str>,
+    duplicate: bool,
+) -> anyhow::Result<bool> {
+    let mut tx = pool.begin().await.context("Failed to begin transaction")?;
+    let updated = sqlx::query(
+        "UPDATE collections SET status = 'posted', core_reference = COALESCE($2, core_reference), \
+             posted_at = now(), attempts = attempts + 1, last_error = NULL, updated_at = now() \
+         WHERE id = $1 AND status NOT IN ('posted', 'discarded')",
+    )
+    .bind(id)
+    .bind(reference)
+    .execute(&mut *tx)
+    .await
+    .context("Failed to mark collection posted")?
+    .rows_affected()
+        == 1;
+    if updated && duplicate {
+        sqlx::query(
+            "INSERT INTO flags (kind, collection_id, control_number, receipt_number, pay_channel, details) \
+             SELECT 'core_duplicate', id, control_number, receipt_number, pay_channel, \
+                    jsonb_build_object('note', 'core loan system answered 409: already posted under this key') \
+             FROM collections WHERE id = $1",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .context("Failed to flag core duplicate")?;
+    }
+    tx.commit().await.context("Failed to commit")?;
+    Ok(updated)
+}
+
+/// A transient failure; the message goes to a retry tier.
+pub async fn mark_retrying(pool: &PgPool, id: Uuid, error: &str) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE collections SET status = 'retrying', attempts = attempts + 1, last_error = $2, updated_at = now() \
+         WHERE id = $1 AND status NOT IN ('posted', 'discarded', 'dead_lettered')",
+    )
+    .bind(id)
+    .bind(error)
+    .execute(pool)
+    .await
+    .context("Failed to mark collection retrying")?;
+    Ok(())
+}
+
+/// A permanent failure or an exhausted schedule.
+pub async fn mark_dead_lettered(pool: &PgPool, id: Uuid, error: &str) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE collections SET status = 'dead_lettered', attempts = attempts + 1, last_error = $2, \
+             dead_lettered_at = now(), updated_at = now() \
+         WHERE id = $1 AND status NOT IN ('posted', 'discarded')",
+    )
+    .bind(id)
+    .bind(error)
+    .execute(pool)
+    .await
+    .context("Failed to mark collection dead-lettered")?;
+    Ok(())
+}
