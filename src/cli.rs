@@ -1,15 +1,43 @@
-//! What each subcommand does, so that `main.rs` stays a dispatcher.
+//! What each process subcommand does, so that `main.rs` stays a dispatcher.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
+use sqlx::PgPool;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use workers::consumer::Worker;
+use workers::core_client::CoreClient;
+use workers::fake_core::{self, FakeCore, Switches};
+use workers::topology::Topology;
 
 use crate::config::Settings;
 use crate::db;
+use crate::outbox::relay::{self, RelayConfig};
 use crate::server::{Api, AppState};
 
 /// Connections per process: enough for 2-core machines under load, few enough that several
 /// processes share Postgres' default 100.
 const POOL_SIZE: u32 = 20;
+
+/// Options of the posting workers.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// Unacknowledged messages a worker holds (and posts concurrently).
+    pub prefetch: u16,
+    /// Time-out of one call to the core loan system.
+    pub core_timeout: Duration,
+}
+
+pub fn connect(settings: &Settings) -> anyhow::Result<PgPool> {
+    Ok(db::pool(db::connect_options(settings.require_database_url()?)?, POOL_SIZE))
+}
+
+pub fn topology(settings: &Settings) -> Topology {
+    Topology::new(&settings.amqp_prefix, settings.retry_schedule.clone())
+}
 
 pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     let url = settings.require_database_url()?;
@@ -20,22 +48,117 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn serve(settings: &Settings) -> anyhow::Result<()> {
-    let pool = db::pool(
-        db::connect_options(settings.require_database_url()?)?,
-        POOL_SIZE,
-    );
-    let state = AppState::from_settings(settings, pool)?;
-    let api = Api::bind(settings, state).await?;
+/// The SkyPay and admin APIs, and the relay unless `with_relay` is false.
+pub async fn serve(settings: &Settings, with_relay: bool) -> anyhow::Result<()> {
+    let pool = connect(settings)?;
     let shutdown = shutdown_on_signal();
-    api.run(shutdown).await
+    let mut tasks = JoinSet::new();
+    if with_relay {
+        spawn_relay(&mut tasks, settings, pool.clone(), shutdown.clone())?;
+    }
+    spawn_api(&mut tasks, settings, pool, shutdown.clone()).await?;
+    wait_all(tasks, shutdown).await
 }
 
-pub async fn all(settings: &Settings) -> anyhow::Result<()> {
-    migrate(settings)
-        .await
-        .context("collector all: migrations")?;
-    serve(settings).await
+pub async fn relay(settings: &Settings) -> anyhow::Result<()> {
+    let pool = connect(settings)?;
+    let shutdown = shutdown_on_signal();
+    let mut tasks = JoinSet::new();
+    spawn_relay(&mut tasks, settings, pool, shutdown.clone())?;
+    wait_all(tasks, shutdown).await
+}
+
+pub async fn worker(settings: &Settings, options: &WorkerOptions) -> anyhow::Result<()> {
+    let core_url = settings.require_core_loan_url()?.to_owned();
+    let pool = connect(settings)?;
+    let shutdown = shutdown_on_signal();
+    let mut tasks = JoinSet::new();
+    spawn_worker(&mut tasks, settings, options, pool, &core_url, shutdown.clone())?;
+    wait_all(tasks, shutdown).await
+}
+
+/// Everything in one process, migrations included. Without `CORE_LOAN_URL` the fake core
+/// loan system runs in-process on `fake_core_addr`, and we say so loudly.
+pub async fn all(settings: &Settings, options: &WorkerOptions, fake_core_addr: SocketAddr) -> anyhow::Result<()> {
+    migrate(settings).await.context("collector all: migrations")?;
+    let pool = connect(settings)?;
+    let shutdown = shutdown_on_signal();
+    let mut tasks = JoinSet::new();
+    let core_url = match &settings.core_loan_url {
+        Some(url) => url.clone(),
+        None => {
+            let listener = tokio::net::TcpListener::bind(fake_core_addr)
+                .await
+                .with_context(|| format!("Failed to bind the fake core loan system on {fake_core_addr}"))?;
+            let url = format!("http://{}", listener.local_addr()?);
+            tracing::warn!(
+                url = %url,
+                "CORE_LOAN_URL is not set: payments go to the IN-PROCESS FAKE core loan system at {url} \
+                 (development only; GET {url}/payments shows what it received)"
+            );
+            let token = shutdown.clone();
+            tasks.spawn(async move {
+                fake_core::serve(listener, FakeCore::new(Switches::default()), token).await.context("fake core loan system failed")
+            });
+            url
+        }
+    };
+    spawn_relay(&mut tasks, settings, pool.clone(), shutdown.clone())?;
+    spawn_worker(&mut tasks, settings, options, pool.clone(), &core_url, shutdown.clone())?;
+    spawn_api(&mut tasks, settings, pool, shutdown.clone()).await?;
+    wait_all(tasks, shutdown).await
+}
+
+async fn spawn_api(tasks: &mut JoinSet<anyhow::Result<()>>, settings: &Settings, pool: PgPool, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let state = AppState::from_settings(settings, pool)?;
+    let api = Api::bind(settings, state).await?;
+    tasks.spawn(api.run(shutdown));
+    Ok(())
+}
+
+fn spawn_relay(tasks: &mut JoinSet<anyhow::Result<()>>, settings: &Settings, pool: PgPool, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let amqp_url = settings.require_amqp_url()?.to_owned();
+    let topology = topology(settings);
+    tasks.spawn(async move {
+        relay::run(pool, amqp_url, topology, RelayConfig::default(), shutdown).await;
+        Ok(())
+    });
+    Ok(())
+}
+
+fn spawn_worker(
+    tasks: &mut JoinSet<anyhow::Result<()>>,
+    settings: &Settings,
+    options: &WorkerOptions,
+    pool: PgPool,
+    core_url: &str,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let amqp_url = settings.require_amqp_url()?.to_owned();
+    let token = settings.core_loan_token.as_ref().map(|t| t.expose().to_owned());
+    let core = CoreClient::new(core_url, token, options.core_timeout)?;
+    let worker = Arc::new(Worker::new(pool, core, topology(settings)));
+    let prefetch = options.prefetch;
+    tasks.spawn(async move {
+        worker.run(amqp_url, prefetch, shutdown).await;
+        Ok(())
+    });
+    Ok(())
+}
+
+/// Waits for every task; the first to fail stops the others.
+async fn wait_all(mut tasks: JoinSet<anyhow::Result<()>>, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let mut result = Ok(());
+    while let Some(joined) = tasks.join_next().await {
+        let outcome = joined.context("a task panicked").and_then(|r| r);
+        if let Err(e) = outcome {
+            shutdown.cancel();
+            if result.is_ok() {
+                result = Err(e);
+            }
+        }
+    }
+    result
 }
 
 /// Cancelled on SIGINT or SIGTERM: stop taking new work, finish what is in flight.

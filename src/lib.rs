@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod ops;
 pub mod outbox;
 pub mod server;
 pub mod skypay;
