@@ -32,7 +32,10 @@ pub struct WorkerOptions {
 }
 
 pub fn connect(settings: &Settings) -> anyhow::Result<PgPool> {
-    Ok(db::pool(db::connect_options(settings.require_database_url()?)?, POOL_SIZE))
+    Ok(db::pool(
+        db::connect_options(settings.require_database_url()?)?,
+        POOL_SIZE,
+    ))
 }
 
 pub fn topology(settings: &Settings) -> Topology {
@@ -73,14 +76,27 @@ pub async fn worker(settings: &Settings, options: &WorkerOptions) -> anyhow::Res
     let pool = connect(settings)?;
     let shutdown = shutdown_on_signal();
     let mut tasks = JoinSet::new();
-    spawn_worker(&mut tasks, settings, options, pool, &core_url, shutdown.clone())?;
+    spawn_worker(
+        &mut tasks,
+        settings,
+        options,
+        pool,
+        &core_url,
+        shutdown.clone(),
+    )?;
     wait_all(tasks, shutdown).await
 }
 
 /// Everything in one process, migrations included. Without `CORE_LOAN_URL` the fake core
 /// loan system runs in-process on `fake_core_addr`, and we say so loudly.
-pub async fn all(settings: &Settings, options: &WorkerOptions, fake_core_addr: SocketAddr) -> anyhow::Result<()> {
-    migrate(settings).await.context("collector all: migrations")?;
+pub async fn all(
+    settings: &Settings,
+    options: &WorkerOptions,
+    fake_core_addr: SocketAddr,
+) -> anyhow::Result<()> {
+    migrate(settings)
+        .await
+        .context("collector all: migrations")?;
     let pool = connect(settings)?;
     let shutdown = shutdown_on_signal();
     let mut tasks = JoinSet::new();
@@ -89,7 +105,9 @@ pub async fn all(settings: &Settings, options: &WorkerOptions, fake_core_addr: S
         None => {
             let listener = tokio::net::TcpListener::bind(fake_core_addr)
                 .await
-                .with_context(|| format!("Failed to bind the fake core loan system on {fake_core_addr}"))?;
+                .with_context(|| {
+                    format!("Failed to bind the fake core loan system on {fake_core_addr}")
+                })?;
             let url = format!("http://{}", listener.local_addr()?);
             tracing::warn!(
                 url = %url,
@@ -98,25 +116,44 @@ pub async fn all(settings: &Settings, options: &WorkerOptions, fake_core_addr: S
             );
             let token = shutdown.clone();
             tasks.spawn(async move {
-                fake_core::serve(listener, FakeCore::new(Switches::default()), token).await.context("fake core loan system failed")
+                fake_core::serve(listener, FakeCore::new(Switches::default()), token)
+                    .await
+                    .context("fake core loan system failed")
             });
             url
         }
     };
     spawn_relay(&mut tasks, settings, pool.clone(), shutdown.clone())?;
-    spawn_worker(&mut tasks, settings, options, pool.clone(), &core_url, shutdown.clone())?;
+    spawn_worker(
+        &mut tasks,
+        settings,
+        options,
+        pool.clone(),
+        &core_url,
+        shutdown.clone(),
+    )?;
     spawn_api(&mut tasks, settings, pool, shutdown.clone()).await?;
     wait_all(tasks, shutdown).await
 }
 
-async fn spawn_api(tasks: &mut JoinSet<anyhow::Result<()>>, settings: &Settings, pool: PgPool, shutdown: CancellationToken) -> anyhow::Result<()> {
+async fn spawn_api(
+    tasks: &mut JoinSet<anyhow::Result<()>>,
+    settings: &Settings,
+    pool: PgPool,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let state = AppState::from_settings(settings, pool)?;
     let api = Api::bind(settings, state).await?;
     tasks.spawn(api.run(shutdown));
     Ok(())
 }
 
-fn spawn_relay(tasks: &mut JoinSet<anyhow::Result<()>>, settings: &Settings, pool: PgPool, shutdown: CancellationToken) -> anyhow::Result<()> {
+fn spawn_relay(
+    tasks: &mut JoinSet<anyhow::Result<()>>,
+    settings: &Settings,
+    pool: PgPool,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let amqp_url = settings.require_amqp_url()?.to_owned();
     let topology = topology(settings);
     tasks.spawn(async move {
@@ -135,7 +172,10 @@ fn spawn_worker(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let amqp_url = settings.require_amqp_url()?.to_owned();
-    let token = settings.core_loan_token.as_ref().map(|t| t.expose().to_owned());
+    let token = settings
+        .core_loan_token
+        .as_ref()
+        .map(|t| t.expose().to_owned());
     let core = CoreClient::new(core_url, token, options.core_timeout)?;
     let worker = Arc::new(Worker::new(pool, core, topology(settings)));
     let prefetch = options.prefetch;
@@ -147,7 +187,10 @@ fn spawn_worker(
 }
 
 /// Waits for every task; the first to fail stops the others.
-async fn wait_all(mut tasks: JoinSet<anyhow::Result<()>>, shutdown: CancellationToken) -> anyhow::Result<()> {
+async fn wait_all(
+    mut tasks: JoinSet<anyhow::Result<()>>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let mut result = Ok(());
     while let Some(joined) = tasks.join_next().await {
         let outcome = joined.context("a task panicked").and_then(|r| r);

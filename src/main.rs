@@ -10,7 +10,11 @@ use collector::config::Settings;
 use collector::{ops, telemetry};
 
 #[derive(Parser)]
-#[command(name = "collector", version, about = "Queue-backed SkyPay collection processor")]
+#[command(
+    name = "collector",
+    version,
+    about = "Queue-backed SkyPay collection processor"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -56,7 +60,10 @@ struct WorkerArgs {
 
 impl WorkerArgs {
     fn options(&self) -> WorkerOptions {
-        WorkerOptions { prefetch: self.prefetch.max(1), core_timeout: Duration::from_secs(self.core_timeout_secs.max(1)) }
+        WorkerOptions {
+            prefetch: self.prefetch.max(1),
+            core_timeout: Duration::from_secs(self.core_timeout_secs.max(1)),
+        }
     }
 }
 
@@ -87,7 +94,10 @@ async fn main() -> ExitCode {
         Command::Serve { no_relay } => cli::serve(&settings, !no_relay).await,
         Command::Relay => cli::relay(&settings).await,
         Command::Worker(worker) => cli::worker(&settings, &worker.options()).await,
-        Command::All { worker, fake_core_addr } => cli::all(&settings, &worker.options(), fake_core_addr).await,
+        Command::All {
+            worker,
+            fake_core_addr,
+        } => cli::all(&settings, &worker.options(), fake_core_addr).await,
         Command::Dlq(DlqCommand::List { json }) => dlq_list(&settings, json).await,
     };
     match result {

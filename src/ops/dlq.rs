@@ -49,12 +49,30 @@ pub fn render(letters: &[DeadLetter]) -> String {
                 d.control_number.clone(),
                 format_money(d.amount),
                 d.attempts.to_string(),
-                d.dead_lettered_at.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default(),
-                d.reason.clone().unwrap_or_default().chars().take(80).collect(),
+                d.dead_lettered_at
+                    .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                    .unwrap_or_default(),
+                d.reason
+                    .clone()
+                    .unwrap_or_default()
+                    .chars()
+                    .take(80)
+                    .collect(),
             ]
         })
         .collect();
-    let mut out = table::render(&["RECEIPT", "CHANNEL", "CONTROL NUMBER", "AMOUNT", "ATTEMPTS", "DEAD-LETTERED (UTC)", "REASON"], &rows);
+    let mut out = table::render(
+        &[
+            "RECEIPT",
+            "CHANNEL",
+            "CONTROL NUMBER",
+            "AMOUNT",
+            "ATTEMPTS",
+            "DEAD-LETTERED (UTC)",
+            "REASON",
+        ],
+        &rows,
+    );
     out.push_str(&format!("{} dead letter(s)\n", letters.len()));
     out
 }

@@ -5,10 +5,11 @@ use std::net::SocketAddr;
 
 use collector::config::Settings;
 use collector::db;
+
+pub use crate::common::TestDb;
 use collector::server::{Api, AppState};
 use serde_json::{json, Value};
-use sqlx::postgres::PgPoolOptions;
-use sqlx::{Connection, Executor, PgConnection, PgPool};
+use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 /// The seeds' key, configured as the first credential.
@@ -17,59 +18,6 @@ pub const KEY: &str = "30AC21B2-9EAA-4503-B0F0-7BE5C277ED75";
 /// A second, rotated-in key for the same user.
 pub const NEW_KEY: &str = "9F1B7C2E-0D4A-4E8B-A6C3-5B2D1E0F9A87";
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
-
-/// The server the tests talk to: `DATABASE_URL` if set, else the local default.
-fn server_url() -> String {
-    std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-fn with_database(url: &str, db: &str) -> String {
-    let base = match url.rfind('/') {
-        Some(i) if url[..i].contains('@') || url[..i].matches('/').count() > 2 => &url[..i],
-        _ => url,
-    };
-    format!("{base}/{db}")
-}
-
-/// A database of its own, migrated, dropped by `TestApp::teardown`.
-pub struct TestDb {
-    pub name: String,
-    pub url: String,
-    pub pool: PgPool,
-}
-
-impl TestDb {
-    pub async fn new() -> Self {
-        let name = format!("collector_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = PgConnection::connect(&server_url())
-            .await
-            .expect("Postgres must be reachable at DATABASE_URL (default postgres://postgres@127.0.0.1:5432)");
-        admin
-            .execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
-            .await
-            .expect("create test database");
-        let url = with_database(&server_url(), &name);
-        let pool = PgPoolOptions::new()
-            .max_connections(10)
-            .connect(&url)
-            .await
-            .expect("connect test database");
-        db::migrate(&pool).await.expect("migrate test database");
-        Self { name, url, pool }
-    }
-
-    pub async fn drop_database(self) {
-        self.pool.close().await;
-        if let Ok(mut admin) = PgConnection::connect(&server_url()).await {
-            let _ = admin
-                .execute(
-                    format!(r#"DROP DATABASE IF EXISTS "{}" WITH (FORCE)"#, self.name).as_str(),
-                )
-                .await;
-        }
-    }
-}
 
 pub struct TestApp {
     pub base: String,

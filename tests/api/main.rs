@@ -1,6 +1,9 @@
 //! Integration tests of the SkyPay and admin APIs against a real Postgres: one binary, one
 //! fresh database per test (see `helpers`).
 
+#[path = "../common/mod.rs"]
+mod common;
+
 mod admin;
 mod concurrency;
 mod contract_codes;

@@ -63,6 +63,7 @@ pub struct FakeCore {
     switches: Mutex<Switches>,
     payments: Mutex<HashMap<String, Received>>,
     counter: AtomicU64,
+    started: AtomicU64,
 }
 
 impl FakeCore {
@@ -88,6 +89,17 @@ impl FakeCore {
     pub fn posted(&self) -> Vec<Received> {
         let payments = self.payments.lock().unwrap_or_else(|e| e.into_inner());
         payments.values().filter(|p| p.posted).cloned().collect()
+    }
+
+    /// Every payment key seen, posted or not.
+    pub fn received(&self) -> Vec<Received> {
+        let payments = self.payments.lock().unwrap_or_else(|e| e.into_inner());
+        payments.values().cloned().collect()
+    }
+
+    /// Calls that have arrived, including those still waiting out the injected latency.
+    pub fn calls_started(&self) -> u64 {
+        self.started.load(Ordering::Relaxed)
     }
 
     /// Deterministic pseudo-random draw in [0, 1): a counter through a mixing function, so
@@ -165,6 +177,7 @@ async fn post_payment(
         )
             .into_response();
     };
+    core.started.fetch_add(1, Ordering::Relaxed);
     let switches = core.switches();
     if switches.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(switches.latency_ms)).await;

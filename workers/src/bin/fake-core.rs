@@ -7,7 +7,10 @@ use tokio_util::sync::CancellationToken;
 use workers::fake_core::{self, ErrorMix, FakeCore, Switches};
 
 #[derive(Parser)]
-#[command(name = "fake-core", about = "A fake core loan system with failure injection")]
+#[command(
+    name = "fake-core",
+    about = "A fake core loan system with failure injection"
+)]
 struct Args {
     #[arg(long, env = "FAKE_CORE_LISTEN", default_value = "0.0.0.0:8081")]
     listen: SocketAddr,
@@ -27,14 +30,22 @@ struct Args {
 fn parse_mix(raw: &str) -> Result<ErrorMix, String> {
     let mut mix = ErrorMix::default();
     for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (kind, weight) = part.split_once('=').ok_or_else(|| format!("`{part}` is not kind=weight"))?;
-        let weight: u32 = weight.parse().map_err(|_| format!("`{weight}` is not a whole number"))?;
+        let (kind, weight) = part
+            .split_once('=')
+            .ok_or_else(|| format!("`{part}` is not kind=weight"))?;
+        let weight: u32 = weight
+            .parse()
+            .map_err(|_| format!("`{weight}` is not a whole number"))?;
         match kind {
             "5xx" => mix.server_error = weight,
             "4xx" => mix.client_error = weight,
             "409" => mix.conflict = weight,
             "timeout" => mix.timeout = weight,
-            other => return Err(format!("unknown error kind `{other}` (5xx, 4xx, 409, timeout)")),
+            other => {
+                return Err(format!(
+                    "unknown error kind `{other}` (5xx, 4xx, 409, timeout)"
+                ))
+            }
         }
     }
     Ok(mix)
@@ -55,7 +66,12 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    let switches = Switches { error_rate: args.error_rate, mix, latency_ms: args.latency_ms, outage: args.outage };
+    let switches = Switches {
+        error_rate: args.error_rate,
+        mix,
+        latency_ms: args.latency_ms,
+        outage: args.outage,
+    };
     let listener = match tokio::net::TcpListener::bind(args.listen).await {
         Ok(l) => l,
         Err(e) => {
@@ -74,7 +90,9 @@ async fn main() -> std::process::ExitCode {
     {
         let token = shutdown.clone();
         tokio::spawn(async move {
-            if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            if let Ok(mut term) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            {
                 term.recv().await;
                 token.cancel();
             }
@@ -90,5 +108,9 @@ async fn main() -> std::process::ExitCode {
 }
 
 fn tracing_subscriber_init() {
-    let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into())).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .try_init();
 }

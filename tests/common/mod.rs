@@ -1,0 +1,60 @@
+//! Shared by the integration test binaries: a fresh, migrated database per test.
+
+#![allow(dead_code)] // each test binary uses its own part of the harness
+
+use collector::db;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{Connection, Executor, PgConnection, PgPool};
+
+/// The server the tests talk to: `DATABASE_URL` if set, else the local default.
+fn server_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn with_database(url: &str, db: &str) -> String {
+    let base = match url.rfind('/') {
+        Some(i) if url[..i].contains('@') || url[..i].matches('/').count() > 2 => &url[..i],
+        _ => url,
+    };
+    format!("{base}/{db}")
+}
+
+/// A database of its own, migrated, dropped by `TestApp::teardown`.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+    pub pool: PgPool,
+}
+
+impl TestDb {
+    pub async fn new() -> Self {
+        let name = format!("collector_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect(&server_url())
+            .await
+            .expect("Postgres must be reachable at DATABASE_URL (default postgres://postgres@127.0.0.1:5432)");
+        admin
+            .execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
+            .await
+            .expect("create test database");
+        let url = with_database(&server_url(), &name);
+        let pool = PgPoolOptions::new()
+            .max_connections(10)
+            .connect(&url)
+            .await
+            .expect("connect test database");
+        db::migrate(&pool).await.expect("migrate test database");
+        Self { name, url, pool }
+    }
+
+    pub async fn drop_database(self) {
+        self.pool.close().await;
+        if let Ok(mut admin) = PgConnection::connect(&server_url()).await {
+            let _ = admin
+                .execute(
+                    format!(r#"DROP DATABASE IF EXISTS "{}" WITH (FORCE)"#, self.name).as_str(),
+                )
+                .await;
+        }
+    }
+}
