@@ -7,5 +7,6 @@ mod common;
 mod duplicates;
 mod helpers;
 mod posting;
+mod resilience;
 mod restart;
 mod scale;

@@ -1,0 +1,167 @@
+//! The relay and the workers ride out Postgres connection loss by themselves, purge what
+//! they published, and stop cleanly on SIGTERM.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use collector::outbox::relay::purge_published;
+use sqlx::{Connection, Executor, PgConnection};
+use workers::fake_core::Switches;
+
+use crate::helpers::*;
+
+const N: usize = 300;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_connections_killed_mid_run_lose_nothing() {
+    let mut p = Pipeline::new("100ms,200ms,400ms,800ms,1s").await;
+    let core = Core::start(Switches {
+        latency_ms: 2,
+        ..Switches::default()
+    })
+    .await;
+    for i in 0..N {
+        p.collect(&format!("SKY01{:08}", i % 13), "10", &format!("PGK-{i}"))
+            .await;
+    }
+    p.spawn_relay();
+    p.spawn_worker(&core.url, Duration::from_secs(2));
+    // Terminate every connection to the test database, again and again, while it works.
+    let mut admin = PgConnection::connect(&p.db.url.replace(&p.db.name, "postgres"))
+        .await
+        .unwrap();
+    let kill = format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}' AND pid <> pg_backend_pid()", p.db.name);
+    let mut kills = 0;
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(3) {
+        admin.execute(kill.as_str()).await.unwrap();
+        kills += 1;
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    assert!(kills > 10);
+    p.wait_count(
+        "SELECT count(*) FROM collections WHERE status = 'posted'",
+        N as i64,
+        Duration::from_secs(60),
+    )
+    .await;
+    let posted = core.core.posted();
+    assert_eq!(posted.len(), N, "nothing lost");
+    let unpublished: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+            .fetch_one(&p.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(unpublished, 0);
+    core.stop();
+    p.teardown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn published_rows_are_purged_after_the_retention_period_only() {
+    let p = Pipeline::new("100ms").await;
+    for i in 0..5 {
+        p.collect("SKY0100000001", "10", &format!("PURGE-{i}"))
+            .await;
+    }
+    sqlx::query("UPDATE outbox SET published_at = now() - interval '8 days' WHERE id IN (SELECT id FROM outbox ORDER BY id LIMIT 3)")
+        .execute(&p.db.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE outbox SET published_at = now() WHERE published_at IS NULL AND id = (SELECT max(id) FROM outbox)")
+        .execute(&p.db.pool)
+        .await
+        .unwrap();
+    let week = Duration::from_secs(7 * 24 * 3600);
+    assert_eq!(
+        purge_published(&p.db.pool, week, 2).await.unwrap(),
+        2,
+        "small batches"
+    );
+    assert_eq!(purge_published(&p.db.pool, week, 2).await.unwrap(), 1);
+    assert_eq!(purge_published(&p.db.pool, week, 2).await.unwrap(), 0);
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
+        .fetch_one(&p.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        left, 2,
+        "a recent published row and an unpublished one stay"
+    );
+    p.teardown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_the_post_in_flight_and_exits_cleanly() {
+    let mut p = Pipeline::new("100ms").await;
+    let core = Core::start(Switches {
+        latency_ms: 1000,
+        ..Switches::default()
+    })
+    .await;
+    for i in 0..5 {
+        p.collect("SKY0100000001", "10", &format!("TERM-{i}")).await;
+    }
+    p.spawn_relay();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_collector"))
+        .arg("worker")
+        .arg("--prefetch=1")
+        .env("DATABASE_URL", &p.db.url)
+        .env("AMQP_URL", amqp_url())
+        .env("AMQP_PREFIX", &p.topology.prefix)
+        .env("CORE_LOAN_URL", &core.url)
+        .env("RETRY_SCHEDULE", "100ms")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while core.core.calls_started() == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the worker never called the core"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the worker did not exit after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "clean exit: {status}");
+    let posted: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM collections WHERE status = 'posted'")
+            .fetch_one(&p.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        posted, 1,
+        "the post in flight was finished and recorded, no new one started"
+    );
+    // The rest were returned to the queue: another worker posts them, each once.
+    core.core.set(Switches::default());
+    p.spawn_worker(&core.url, Duration::from_secs(2));
+    p.wait_count(
+        "SELECT count(*) FROM collections WHERE status = 'posted'",
+        5,
+        Duration::from_secs(20),
+    )
+    .await;
+    assert_eq!(core.core.posted().len(), 5);
+    assert!(
+        core.core.received().iter().all(|r| r.calls == 1),
+        "nothing posted twice"
+    );
+    core.stop();
+    p.teardown().await;
+}
