@@ -5,6 +5,8 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod metrics;
+pub mod openapi;
 pub mod ops;
 pub mod outbox;
 pub mod server;

@@ -43,9 +43,46 @@ enum Command {
         #[arg(long, env = "FAKE_CORE_ADDR", default_value = "127.0.0.1:8081")]
         fake_core_addr: SocketAddr,
     },
-    /// Dead letters.
+    /// Dead letters: list, show, replay, discard, reconcile the queue.
     #[command(subcommand)]
     Dlq(DlqCommand),
+    /// Flags: list and resolve.
+    #[command(subcommand)]
+    Flags(FlagsCommand),
+    /// Collections by receipt or control number, with their history.
+    #[command(subcommand)]
+    Collections(CollectionsCommand),
+    /// Bills: show one, import a CSV.
+    #[command(subcommand)]
+    Bills(BillsCommand),
+}
+
+/// Which dead letters (every filter given must match).
+#[derive(Args, Clone, Default)]
+struct DlqFilter {
+    /// Substring of the reason (case-insensitive).
+    #[arg(long)]
+    reason: Option<String>,
+    #[arg(long)]
+    control_number: Option<String>,
+    /// Dead-lettered at least this long ago: 30s, 15m, 2h, 1d.
+    #[arg(long, value_parser = ops::commands::parse_age)]
+    older_than: Option<Duration>,
+}
+
+impl DlqFilter {
+    fn filter(&self, ids: Vec<uuid::Uuid>) -> ops::dlq::Filter {
+        ops::dlq::Filter {
+            ids: (!ids.is_empty()).then_some(ids),
+            reason: self.reason.clone(),
+            control_number: self.control_number.clone(),
+            older_than: self.older_than,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.reason.is_none() && self.control_number.is_none() && self.older_than.is_none()
+    }
 }
 
 #[derive(Args, Clone)]
@@ -69,8 +106,112 @@ impl WorkerArgs {
 
 #[derive(Subcommand)]
 enum DlqCommand {
-    /// Every dead letter with its receipt, control number, amount, attempts and reason.
+    /// Dead letters with receipt, control number, amount, attempts and reason.
     List {
+        #[command(flatten)]
+        filter: DlqFilter,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One dead letter with its whole history.
+    Show {
+        id: uuid::Uuid,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send dead letters back to the posting queue: by id, by filter, or --all.
+    Replay {
+        ids: Vec<uuid::Uuid>,
+        #[command(flatten)]
+        filter: DlqFilter,
+        #[arg(long)]
+        all: bool,
+        /// Replays per second.
+        #[arg(long, default_value_t = 20)]
+        rate: u32,
+        /// Why, for the audit log.
+        #[arg(long)]
+        note: Option<String>,
+        #[arg(long)]
+        actor: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Give up on dead letters for good, with a reason: by id, by filter, or --all.
+    Discard {
+        ids: Vec<uuid::Uuid>,
+        #[command(flatten)]
+        filter: DlqFilter,
+        #[arg(long)]
+        all: bool,
+        /// Why (required).
+        #[arg(long = "why", required = true)]
+        why: String,
+        #[arg(long)]
+        actor: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Bring the dead-letter queue in line with the database.
+    Reconcile,
+}
+
+#[derive(Subcommand)]
+enum FlagsCommand {
+    /// Flags, open ones by default.
+    List {
+        /// replay, conflict, suspected_double_payment, refused_collect, overpayment, core_duplicate
+        #[arg(long)]
+        kind: Option<String>,
+        /// open, resolved or all.
+        #[arg(long, default_value = "open")]
+        status: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Resolve a flag with a note.
+    Resolve {
+        id: i64,
+        #[arg(long, required = true)]
+        note: String,
+        #[arg(long)]
+        actor: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum CollectionsCommand {
+    /// "Did this payment reach the ledger?": by receipt (and channel), control number or id.
+    Show {
+        #[arg(long)]
+        receipt: Option<String>,
+        #[arg(long)]
+        channel: Option<i32>,
+        #[arg(long)]
+        control_number: Option<String>,
+        #[arg(long)]
+        id: Option<uuid::Uuid>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum BillsCommand {
+    /// A bill with its collections.
+    Show {
+        control_number: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Register or update bills from a CSV file (header: controlNumber,loanRef,amountDue,
+    /// allowPartial,expiresAt,lastName,firstName,middleName,suffix,address,phone).
+    Import {
+        file: std::path::PathBuf,
+        #[arg(long)]
+        actor: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -89,6 +230,7 @@ async fn main() -> ExitCode {
         }
     };
     telemetry::init(settings.log_format);
+    collector::metrics::handle();
     let result = match args.command {
         Command::Migrate => cli::migrate(&settings).await,
         Command::Serve { no_relay } => cli::serve(&settings, !no_relay).await,
@@ -98,7 +240,16 @@ async fn main() -> ExitCode {
             worker,
             fake_core_addr,
         } => cli::all(&settings, &worker.options(), fake_core_addr).await,
-        Command::Dlq(DlqCommand::List { json }) => dlq_list(&settings, json).await,
+        Command::Dlq(command) => dlq(&settings, command).await,
+        Command::Flags(command) => flags(&settings, command).await,
+        Command::Collections(CollectionsCommand::Show { receipt, channel, control_number, id, json }) => {
+            let lookup = ops::collections::Lookup { receipt, channel, control_number, id };
+            match cli::connect(&settings) {
+                Ok(pool) => ops::commands::collections_show(&pool, &lookup, json).await,
+                Err(e) => Err(e),
+            }
+        }
+        Command::Bills(command) => bills(&settings, command).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -110,13 +261,49 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn dlq_list(settings: &Settings, json: bool) -> anyhow::Result<()> {
+async fn dlq(settings: &Settings, command: DlqCommand) -> anyhow::Result<()> {
+    use ops::commands as c;
     let pool = cli::connect(settings)?;
-    let letters = ops::dlq::list(&pool).await?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&letters)?);
-    } else {
-        print!("{}", ops::dlq::render(&letters));
+    match command {
+        DlqCommand::List { filter, json } => c::dlq_list(&pool, &filter.filter(vec![]), json).await,
+        DlqCommand::Show { id, json } => c::dlq_show(&pool, id, json).await,
+        DlqCommand::Replay { ids, filter, all, rate, note, actor, json } => {
+            selection_given(&ids, &filter, all)?;
+            let selected = filter.filter(ids);
+            c::dlq_replay(settings, &pool, &selected, &c::actor(actor), note.as_deref(), rate, json).await
+        }
+        DlqCommand::Discard { ids, filter, all, why, actor, json } => {
+            selection_given(&ids, &filter, all)?;
+            c::dlq_discard(settings, &pool, &filter.filter(ids), &c::actor(actor), &why, json).await
+        }
+        DlqCommand::Reconcile => {
+            let removed = c::reconcile(settings, &pool).await?;
+            println!("removed {removed} message(s) from the dead-letter queue");
+            Ok(())
+        }
+    }
+}
+
+/// A bulk action needs ids, a filter, or an explicit `--all`.
+fn selection_given(ids: &[uuid::Uuid], filter: &DlqFilter, all: bool) -> anyhow::Result<()> {
+    if ids.is_empty() && filter.is_empty() && !all {
+        anyhow::bail!("say which dead letters: ids, --reason/--control-number/--older-than, or --all");
     }
     Ok(())
+}
+
+async fn flags(settings: &Settings, command: FlagsCommand) -> anyhow::Result<()> {
+    let pool = cli::connect(settings)?;
+    match command {
+        FlagsCommand::List { kind, status, json } => ops::commands::flags_list(&pool, kind.as_deref(), &status, json).await,
+        FlagsCommand::Resolve { id, note, actor, json } => ops::commands::flags_resolve(&pool, id, &ops::commands::actor(actor), &note, json).await,
+    }
+}
+
+async fn bills(settings: &Settings, command: BillsCommand) -> anyhow::Result<()> {
+    let pool = cli::connect(settings)?;
+    match command {
+        BillsCommand::Show { control_number, json } => ops::commands::bills_show(&pool, &control_number, json).await,
+        BillsCommand::Import { file, actor, json } => ops::commands::bills_import(&pool, &file, &ops::commands::actor(actor), json).await,
+    }
 }

@@ -38,6 +38,8 @@ pub struct AppState {
     pub admin_token: Secret,
     /// The broker `/readyz` checks, when this process uses one.
     pub amqp_url: Option<String>,
+    /// Queue names, for metrics and the dead-letter queue's reconciliation.
+    pub topology: workers::topology::Topology,
 }
 
 impl AppState {
@@ -57,6 +59,7 @@ impl AppState {
                 .clone()
                 .context("ADMIN_TOKEN is not set")?,
             amqp_url: settings.amqp_url.clone(),
+            topology: workers::topology::Topology::new(&settings.amqp_prefix, settings.retry_schedule.clone()),
         })
     }
 }
@@ -72,6 +75,7 @@ pub struct Api {
 
 impl Api {
     pub async fn bind(settings: &Settings, state: AppState) -> anyhow::Result<Self> {
+        crate::metrics::handle();
         let public = TcpListener::bind(settings.listen_addr)
             .await
             .with_context(|| format!("Failed to bind LISTEN_ADDR {}", settings.listen_addr))?;
@@ -114,6 +118,23 @@ fn health_routes() -> Router<AppState> {
         .route("/readyz", get(readyz))
 }
 
+/// `/metrics` (Prometheus text) and `/openapi.json`: no token, on the private admin listener.
+fn admin_public_routes() -> Router<AppState> {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let amqp = state.amqp_url.as_deref().map(|url| (url, &state.topology));
+    let body = crate::metrics::render(&state.pool, amqp).await;
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+async fn openapi() -> Json<serde_json::Value> {
+    Json(crate::openapi::document())
+}
+
 /// The SkyPay listener. A panic anywhere still answers SkyPay with `-1009`.
 pub fn public_router(state: AppState) -> Router {
     let router = skypay::router()
@@ -129,6 +150,7 @@ pub fn public_router(state: AppState) -> Router {
 pub fn admin_router(state: AppState) -> Router {
     let router = admin::router(state.clone())
         .merge(health_routes())
+        .merge(admin_public_routes())
         .fallback(not_found)
         .layer(CatchPanicLayer::custom(|_| {
             (

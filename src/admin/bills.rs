@@ -4,121 +4,12 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
-use serde_json::json;
-use serde_json::value::RawValue;
 
 use super::{actor, AdminError};
-use crate::db::bills::BillRegistration;
-use crate::db::collections::Collection;
-use crate::db::{self};
-use crate::domain::amount::serialize_money;
-use crate::domain::{Amount, Bill, BillStatus, ControlNumber, FieldError, MobilePhone, PayerName};
+use crate::ops::bills::{self, BillBody, BillView};
 use crate::server::AppState;
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BillBody {
-    loan_ref: String,
-    /// A string or a number, parsed exactly as a decimal.
-    amount_due: Box<RawValue>,
-    #[serde(default)]
-    allow_partial: bool,
-    expires_at: Option<DateTime<chrono::FixedOffset>>,
-    payer: PayerBody,
-}
-
-#[derive(Debug, Deserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PayerBody {
-    last_name: String,
-    first_name: String,
-    middle_name: Option<String>,
-    suffix: Option<String>,
-    address: String,
-    phone: String,
-}
-
-/// A bill as the admin API shows it.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BillView {
-    control_number: String,
-    loan_ref: String,
-    #[serde(serialize_with = "serialize_money")]
-    amount_due: Decimal,
-    #[serde(serialize_with = "serialize_money")]
-    outstanding: Decimal,
-    allow_partial: bool,
-    status: &'static str,
-    expires_at: Option<DateTime<Utc>>,
-    payer: PayerBody,
-    collections: Vec<Collection>,
-}
-
-impl BillView {
-    fn new(bill: Bill, collections: Vec<Collection>) -> Self {
-        Self {
-            control_number: bill.control_number,
-            loan_ref: bill.loan_ref,
-            amount_due: bill.amount_due,
-            outstanding: bill.outstanding,
-            allow_partial: bill.allow_partial,
-            status: bill.status.as_str(),
-            expires_at: bill.expires_at,
-            payer: PayerBody {
-                last_name: bill.payer.last,
-                first_name: bill.payer.first,
-                middle_name: bill.payer.middle,
-                suffix: bill.payer.suffix,
-                address: bill.payer_address,
-                phone: bill.payer_phone,
-            },
-            collections,
-        }
-    }
-}
-
-fn parse_body(control_number: &str, body: BillBody) -> Result<BillRegistration, AdminError> {
-    let control_number = ControlNumber::parse(control_number)?.into_string();
-    let amount_text = match serde_json::from_str::<String>(body.amount_due.get()) {
-        Ok(text) => text,
-        Err(_) => body.amount_due.get().to_owned(),
-    };
-    let amount_due = Amount::parse(&amount_text).map_err(|e| e.with_field("amountDue"))?;
-    let required = |field: &'static str, value: &str, max: usize| -> Result<String, FieldError> {
-        let value = value.trim();
-        if value.is_empty() || value.chars().count() > max {
-            return Err(FieldError::new(
-                field,
-                format!("must be 1–{max} characters"),
-            ));
-        }
-        Ok(value.to_owned())
-    };
-    let optional = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-    let phone = MobilePhone::parse(&body.payer.phone).map_err(|e| e.with_field("payer.phone"))?;
-    Ok(BillRegistration {
-        control_number,
-        loan_ref: required("loanRef", &body.loan_ref, 100)?,
-        amount_due: amount_due.value(),
-        allow_partial: body.allow_partial,
-        expires_at: body.expires_at.map(|t| t.with_timezone(&Utc)),
-        payer: PayerName {
-            last: required("payer.lastName", &body.payer.last_name, 100)?,
-            first: required("payer.firstName", &body.payer.first_name, 100)?,
-            middle: optional(body.payer.middle_name),
-            suffix: optional(body.payer.suffix),
-        },
-        payer_address: required("payer.address", &body.payer.address, 255)?,
-        payer_phone: phone.as_str().to_owned(),
-    })
-}
-
-/// `PUT /internal/bills/{controlNumber}`: register a bill, or update an open one. The
-/// outstanding amount is what is due less what has already been collected.
+/// `PUT /internal/bills/{controlNumber}`: register a bill, or update an open one.
 #[tracing::instrument(skip_all, fields(control_number = %control_number))]
 pub async fn register(
     State(state): State<AppState>,
@@ -127,65 +18,14 @@ pub async fn register(
     body: Result<Json<BillBody>, JsonRejection>,
 ) -> Result<(StatusCode, Json<BillView>), AdminError> {
     let Json(body) = body.map_err(|e| AdminError::BadRequest(e.body_text()))?;
-    let reg = parse_body(&control_number, body)?;
-    let mut tx = state.pool.begin().await.map_err(anyhow::Error::from)?;
-    let existing = db::bills::lock(&mut tx, &reg.control_number).await?;
-    if let Some(bill) = &existing {
-        if bill.status != BillStatus::Open {
-            return Err(AdminError::Conflict(format!(
-                "bill is {}; register a new control number instead",
-                bill.status.as_str()
-            )));
-        }
-    }
-    let collected = db::collections::total_for_bill(&mut tx, &reg.control_number).await?;
-    let outstanding = reg.amount_due - collected;
-    if outstanding < Decimal::ZERO {
-        return Err(FieldError::new(
-            "amountDue",
-            format!("below the {collected} already collected"),
-        )
-        .into());
-    }
-    let status = if outstanding.is_zero() {
-        BillStatus::Paid
-    } else {
-        BillStatus::Open
-    };
-    db::bills::upsert(&mut tx, &reg, outstanding, status).await?;
-    let action = if existing.is_some() {
-        "bill.update"
-    } else {
-        "bill.register"
-    };
-    let details = json!({ "amountDue": reg.amount_due, "allowPartial": reg.allow_partial, "loanRef": reg.loan_ref });
-    db::audit::record(
-        &mut tx,
-        &actor(&headers),
-        action,
-        &reg.control_number,
-        None,
-        details,
-    )
-    .await?;
-    let view = load(&mut tx, &reg.control_number).await?;
-    tx.commit().await.map_err(anyhow::Error::from)?;
-    let status = if existing.is_some() {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
+    let (view, created) = bills::register(&state.pool, &control_number, body, &actor(&headers)).await?;
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(view)))
 }
 
 /// `GET /internal/bills/{controlNumber}`, with its collections.
-pub async fn show(
-    State(state): State<AppState>,
-    Path(control_number): Path<String>,
-) -> Result<Json<BillView>, AdminError> {
-    let control_number = ControlNumber::parse(&control_number)?;
-    let mut conn = state.pool.acquire().await.map_err(anyhow::Error::from)?;
-    Ok(Json(load(&mut conn, control_number.as_str()).await?))
+pub async fn show(State(state): State<AppState>, Path(control_number): Path<String>) -> Result<Json<BillView>, AdminError> {
+    Ok(Json(bills::show(&state.pool, &control_number).await?))
 }
 
 /// `POST /internal/bills/{controlNumber}/cancel`: an open bill stops being collectable.
@@ -194,35 +34,5 @@ pub async fn cancel(
     Path(control_number): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<BillView>, AdminError> {
-    let control_number = ControlNumber::parse(&control_number)?.into_string();
-    let mut tx = state.pool.begin().await.map_err(anyhow::Error::from)?;
-    let bill = db::bills::lock(&mut tx, &control_number)
-        .await?
-        .ok_or_else(|| AdminError::NotFound(format!("no bill {control_number}")))?;
-    if !db::bills::cancel(&mut tx, &control_number).await? {
-        return Err(AdminError::Conflict(format!(
-            "bill is {}, not open",
-            bill.status.as_str()
-        )));
-    }
-    db::audit::record(
-        &mut tx,
-        &actor(&headers),
-        "bill.cancel",
-        &control_number,
-        None,
-        json!({}),
-    )
-    .await?;
-    let view = load(&mut tx, &control_number).await?;
-    tx.commit().await.map_err(anyhow::Error::from)?;
-    Ok(Json(view))
-}
-
-async fn load(conn: &mut sqlx::PgConnection, control_number: &str) -> Result<BillView, AdminError> {
-    let bill = db::bills::find(&mut *conn, control_number)
-        .await?
-        .ok_or_else(|| AdminError::NotFound(format!("no bill {control_number}")))?;
-    let collections = db::collections::list_for_bill(&mut *conn, control_number).await?;
-    Ok(BillView::new(bill, collections))
+    Ok(Json(bills::cancel(&state.pool, &control_number, &actor(&headers)).await?))
 }

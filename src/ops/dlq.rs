@@ -1,15 +1,24 @@
-//! The dead-letter queue as ops see it. The database is the truth: a dead letter is a
-//! collection whose status is `dead_lettered`, with the reason the worker recorded.
+//! Dead letters as ops see them. The database is the truth: a dead letter is a collection
+//! whose status is `dead_lettered`, with the reason the worker recorded. Replay and discard
+//! change that truth first, then bring the `{prefix}.dead` queue in line with it.
+
+use std::time::Duration;
 
 use anyhow::Context;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
+use lapin::options::{BasicAckOptions, BasicGetOptions, BasicNackOptions};
 use rust_decimal::Decimal;
 use serde::Serialize;
+use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
+use workers::message::PaymentEvent;
+use workers::topology::Topology;
 
 use super::table;
-use crate::domain::format_money;
+use crate::admin::AdminError;
+use crate::domain::{format_money, manila};
+use crate::{db, outbox};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
@@ -25,15 +34,201 @@ pub struct DeadLetter {
     pub dead_lettered_at: Option<DateTime<Utc>>,
 }
 
-pub async fn list(pool: &PgPool) -> anyhow::Result<Vec<DeadLetter>> {
+/// Which dead letters: every filter given must match.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub ids: Option<Vec<Uuid>>,
+    /// Case-insensitive substring of the reason.
+    pub reason: Option<String>,
+    pub control_number: Option<String>,
+    /// Dead-lettered at least this long ago.
+    pub older_than: Option<Duration>,
+}
+
+pub async fn list(pool: &PgPool, filter: &Filter) -> anyhow::Result<Vec<DeadLetter>> {
+    let older = filter.older_than.map(|d| format!("{} seconds", d.as_secs()));
+    let reason = filter.reason.as_ref().map(|r| format!("%{}%", r.replace('%', "\\%").replace('_', "\\_")));
     sqlx::query_as(
         "SELECT id AS collection_id, receipt_number, pay_channel, control_number, amount, attempts, \
              last_error AS reason, dead_lettered_at \
-         FROM collections WHERE status = 'dead_lettered' ORDER BY dead_lettered_at, id",
+         FROM collections WHERE status = 'dead_lettered' \
+           AND ($1::uuid[] IS NULL OR id = ANY($1)) \
+           AND ($2::text IS NULL OR last_error ILIKE $2) \
+           AND ($3::text IS NULL OR control_number = upper(trim($3))) \
+           AND ($4::interval IS NULL OR dead_lettered_at <= now() - $4::interval) \
+         ORDER BY dead_lettered_at, id LIMIT 10000",
     )
+    .bind(&filter.ids)
+    .bind(reason)
+    .bind(&filter.control_number)
+    .bind(older)
     .fetch_all(pool)
     .await
     .context("Failed to list dead letters")
+}
+
+pub async fn show(pool: &PgPool, id: Uuid) -> Result<DeadLetter, AdminError> {
+    let filter = Filter { ids: Some(vec![id]), ..Filter::default() };
+    list(pool, &filter).await?.pop().ok_or_else(|| AdminError::NotFound(format!("no dead letter {id}")))
+}
+
+/// What a replay or discard did.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub done: Vec<Uuid>,
+    /// Dead letters selected but changed by someone else meanwhile.
+    pub skipped: Vec<Uuid>,
+    /// Messages removed from the dead-letter queue to match the database.
+    pub removed_from_queue: usize,
+}
+
+/// Sends the selected dead letters back to the posting queue, at most `per_second` a second:
+/// each becomes `replayed` with a new outbox row (the relay publishes it with a fresh retry
+/// schedule), an event in its history and a line in the audit log.
+pub async fn replay(pool: &PgPool, filter: &Filter, actor: &str, reason: Option<&str>, per_second: u32) -> Result<Report, AdminError> {
+    let letters = list(pool, filter).await?;
+    let pause = Duration::from_secs_f64(1.0 / f64::from(per_second.clamp(1, 1000)));
+    let mut report = Report::default();
+    for (i, letter) in letters.iter().enumerate() {
+        if i > 0 {
+            tokio::time::sleep(pause).await;
+        }
+        if replay_one(pool, letter.collection_id, actor, reason).await? {
+            report.done.push(letter.collection_id);
+        } else {
+            report.skipped.push(letter.collection_id);
+        }
+    }
+    Ok(report)
+}
+
+async fn replay_one(pool: &PgPool, id: Uuid, actor: &str, reason: Option<&str>) -> anyhow::Result<bool> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        receipt_number: String,
+        control_number: String,
+        loan_ref: String,
+        amount: Decimal,
+        collected_at: DateTime<Utc>,
+        pay_channel: i32,
+        phone: String,
+    }
+    let mut tx = pool.begin().await.context("Failed to begin transaction")?;
+    let row: Option<Row> = sqlx::query_as(
+        "UPDATE collections SET status = 'replayed', replayed_at = now(), updated_at = now() \
+         WHERE id = $1 AND status = 'dead_lettered' \
+         RETURNING receipt_number, control_number, loan_ref, amount, collected_at, pay_channel, phone",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await
+    .context("Failed to mark collection replayed")?;
+    let Some(row) = row else { return Ok(false) };
+    let collected_at: DateTime<FixedOffset> = row.collected_at.with_timezone(&manila());
+    let event = PaymentEvent {
+        collection_id: id,
+        receipt_number: row.receipt_number,
+        control_number: row.control_number,
+        loan_ref: row.loan_ref,
+        amount: row.amount,
+        collected_at,
+        pay_channel: row.pay_channel,
+        payer_phone: row.phone,
+    };
+    outbox::insert_event(&mut tx, &event).await?;
+    record_event(&mut tx, id, "replayed", actor, reason).await?;
+    db::audit::record(&mut tx, actor, "dead_letter.replay", &format!("collection:{id}"), reason, json!({})).await?;
+    tx.commit().await.context("Failed to commit replay")?;
+    Ok(true)
+}
+
+/// Gives up on the selected dead letters for good, with who and why.
+pub async fn discard(pool: &PgPool, filter: &Filter, actor: &str, reason: &str) -> Result<Report, AdminError> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(AdminError::BadRequest("a reason is required to discard".into()));
+    }
+    let mut report = Report::default();
+    for letter in list(pool, filter).await? {
+        let id = letter.collection_id;
+        let mut tx = pool.begin().await.map_err(anyhow::Error::from)?;
+        let changed = sqlx::query(
+            "UPDATE collections SET status = 'discarded', discarded_at = now(), discarded_by = $2, \
+                 discard_reason = $3, updated_at = now() WHERE id = $1 AND status = 'dead_lettered'",
+        )
+        .bind(id)
+        .bind(actor)
+        .bind(reason)
+        .execute(&mut *tx)
+        .await
+        .map_err(anyhow::Error::from)?
+        .rows_affected()
+            == 1;
+        if changed {
+            record_event(&mut tx, id, "discarded", actor, Some(reason)).await?;
+            db::audit::record(&mut tx, actor, "dead_letter.discard", &format!("collection:{id}"), Some(reason), json!({})).await?;
+            report.done.push(id);
+        } else {
+            report.skipped.push(id);
+        }
+        tx.commit().await.map_err(anyhow::Error::from)?;
+    }
+    Ok(report)
+}
+
+async fn record_event(tx: &mut sqlx::PgConnection, id: Uuid, event: &str, actor: &str, detail: Option<&str>) -> anyhow::Result<()> {
+    sqlx::query("INSERT INTO collection_events (collection_id, event, actor, detail) VALUES ($1, $2, $3, $4)")
+        .bind(id)
+        .bind(event)
+        .bind(actor)
+        .bind(detail)
+        .execute(&mut *tx)
+        .await
+        .context("Failed to record collection event")?;
+    Ok(())
+}
+
+/// Brings the dead-letter queue in line with the database: removes messages of collections
+/// that are no longer dead-lettered (replayed, discarded, posted) and duplicates; adopts
+/// messages the broker dead-lettered by itself (delivery limit) into the database as
+/// `dead_lettered`; keeps the rest, in order. Returns how many messages it removed.
+pub async fn reconcile_queue(pool: &PgPool, amqp_url: &str, topology: &Topology) -> anyhow::Result<usize> {
+    let connection = workers::broker::connect(amqp_url).await.context("Failed to reach RabbitMQ")?;
+    let channel = connection.create_channel().await?;
+    let mut seen = std::collections::HashSet::new();
+    let (mut keep, mut removed) = (Vec::new(), 0usize);
+    // Holding every message unacknowledged walks the queue once; they all go back at the end.
+    for _ in 0..100_000 {
+        let Some(message) = channel.basic_get(&topology.dead_queue(), BasicGetOptions::default()).await? else { break };
+        let tag = message.delivery.delivery_tag;
+        let id = serde_json::from_slice::<PaymentEvent>(&message.delivery.data).ok().map(|e| e.collection_id);
+        let status: Option<String> = match id {
+            Some(id) => workers::store::status(pool, id).await?,
+            None => None,
+        };
+        let keep_it = match (id, status.as_deref()) {
+            (None, _) | (Some(_), None) => true, // unreadable or unknown: leave it for a person
+            (Some(id), Some(_)) if !seen.insert(id) => false,
+            (Some(_), Some("dead_lettered")) => true,
+            (Some(id), Some("recorded" | "published" | "retrying")) => {
+                workers::store::mark_dead_lettered(pool, id, "dead-lettered by the broker: delivery limit reached", false).await?;
+                true
+            }
+            _ => false,
+        };
+        if keep_it {
+            keep.push(tag);
+        } else {
+            channel.basic_ack(tag, BasicAckOptions::default()).await?;
+            removed += 1;
+        }
+    }
+    for tag in keep {
+        channel.basic_nack(tag, BasicNackOptions { requeue: true, ..Default::default() }).await?;
+    }
+    let _ = connection.close(200, "dlq reconcile").await;
+    Ok(removed)
 }
 
 pub fn render(letters: &[DeadLetter]) -> String {
@@ -44,35 +239,19 @@ pub fn render(letters: &[DeadLetter]) -> String {
         .iter()
         .map(|d| {
             vec![
+                d.collection_id.to_string(),
                 d.receipt_number.clone(),
                 d.pay_channel.to_string(),
                 d.control_number.clone(),
                 format_money(d.amount),
                 d.attempts.to_string(),
-                d.dead_lettered_at
-                    .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-                    .unwrap_or_default(),
-                d.reason
-                    .clone()
-                    .unwrap_or_default()
-                    .chars()
-                    .take(80)
-                    .collect(),
+                d.dead_lettered_at.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default(),
+                d.reason.clone().unwrap_or_default().chars().take(80).collect(),
             ]
         })
         .collect();
-    let mut out = table::render(
-        &[
-            "RECEIPT",
-            "CHANNEL",
-            "CONTROL NUMBER",
-            "AMOUNT",
-            "ATTEMPTS",
-            "DEAD-LETTERED (UTC)",
-            "REASON",
-        ],
-        &rows,
-    );
+    let headers = ["COLLECTION", "RECEIPT", "CHANNEL", "CONTROL NUMBER", "AMOUNT", "ATTEMPTS", "DEAD-LETTERED (UTC)", "REASON"];
+    let mut out = table::render(&headers, &rows);
     out.push_str(&format!("{} dead letter(s)\n", letters.len()));
     out
 }

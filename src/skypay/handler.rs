@@ -67,7 +67,9 @@ async fn handle(
     body: Body,
     path_action: Option<Action>,
 ) -> Response {
+    let started = std::time::Instant::now();
     let cfg = &state.skypay;
+    let mut action = path_action;
     let ip = auth::client_ip(peer, headers, &cfg.trusted_proxies);
     let (answer, key) = if !auth::ip_allowed(cfg.allowed_ips.as_deref(), ip) {
         tracing::warn!(%ip, "source address not in SKYPAY_ALLOWED_IPS");
@@ -84,13 +86,20 @@ async fn handle(
                     tracing::warn!("plain body refused: SKYPAY_REQUIRE_ENCRYPTION is on");
                     (Answer::verification_failed(), None)
                 }
-                Some((raw, key)) => (answer_request(state, &raw, path_action).await, key),
+                Some((raw, key)) => {
+                    let (answer, parsed) = answer_request(state, &raw, path_action).await;
+                    action = parsed.or(action);
+                    (answer, key)
+                }
             },
         }
     };
     let span = tracing::Span::current();
     span.record("code", answer.response_code);
     span.record("encrypted", key.is_some());
+    let action = action.map_or("unknown", Action::as_str);
+    crate::metrics::skypay_answered(action, answer.response_code, started.elapsed());
+    tracing::info!(action, code = answer.response_code, "skypay answered");
     respond(&answer, key.as_ref())
 }
 
@@ -119,16 +128,22 @@ fn open(bytes: &[u8], credentials: &[Credential]) -> Option<(RawRequest, Option<
 }
 
 /// Action, credentials, fields, then the call itself.
-async fn answer_request(state: &AppState, raw: &RawRequest, path_action: Option<Action>) -> Answer {
+/// The answer, and the action when it was recognised (for metrics).
+async fn answer_request(state: &AppState, raw: &RawRequest, path_action: Option<Action>) -> (Answer, Option<Action>) {
     let action_text = match raw.string("action", 50) {
         Ok(text) => text,
-        Err(e) => return Answer::invalid_field(&e),
+        Err(e) => return (Answer::invalid_field(&e), None),
     };
     let action = match Action::parse(&action_text) {
         Some(action) if path_action.is_none_or(|p| p == action) => action,
-        _ => return Answer::unsupported_action(&action_text),
+        _ => return (Answer::unsupported_action(&action_text), None),
     };
     tracing::Span::current().record("action", action.as_str());
+    (answer_action(state, raw, action).await, Some(action))
+}
+
+/// Credentials, fields, then the call.
+async fn answer_action(state: &AppState, raw: &RawRequest, action: Action) -> Answer {
     let (user, key) = match (
         raw.string("userName", 50),
         raw.string("authentication", 255),

@@ -21,7 +21,7 @@ pub async fn inquire(pool: &PgPool, req: &InquiryRequest) -> Answer {
             return Answer::unexpected();
         }
     };
-    let answer = match check_inquiry(bill.as_ref(), req.amount, Utc::now()) {
+    match check_inquiry(bill.as_ref(), req.amount, Utc::now()) {
         Ok(bill) => Answer::inquiry_success(PayerDetails {
             amount: req.amount.to_string(),
             payer_name: bill.payer.joined(),
@@ -39,7 +39,5 @@ pub async fn inquire(pool: &PgPool, req: &InquiryRequest) -> Answer {
             Code::AmountNotAcceptable,
             format!("amount not acceptable: {why}"),
         ),
-    };
-    tracing::info!(code = answer.response_code, "inquiry answered");
-    answer
+    }
 }

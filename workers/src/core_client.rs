@@ -80,7 +80,10 @@ impl CoreClient {
         if let Some(token) = &self.token {
             request = request.bearer_auth(token);
         }
-        let response = match request.send().await {
+        let started = std::time::Instant::now();
+        let sent = request.send().await;
+        metrics::histogram!("collector_core_request_duration_seconds").record(started.elapsed().as_secs_f64());
+        let response = match sent {
             Ok(response) => response,
             Err(e) if e.is_timeout() => {
                 return PostOutcome::Transient {

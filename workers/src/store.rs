@@ -1,5 +1,5 @@
 //! What the workers record in Postgres: a collection's status only moves forward, and every
-//! attempt, error and timestamp is kept.
+//! attempt is kept in `collection_events` with its outcome, error and time.
 
 use anyhow::Context;
 use sqlx::PgPool;
@@ -19,20 +19,26 @@ pub async fn status(pool: &PgPool, id: Uuid) -> anyhow::Result<Option<String>> {
 
 /// Posted (2xx, or 409 with `duplicate`, which also raises a `core_duplicate` flag). Returns
 /// `false` if the collection was already posted or discarded (nothing changed).
-pub async fn mark_posted(
-    pool: &PgPool,
-    id: Uuid,
-    reference: Option<&str>,
-    duplicate: bool,
-) -> anyhow::Result<bool> {
+pub async fn mark_posted(pool: &PgPool, id: Uuid, reference: Option<&str>, duplicate: bool) -> anyhow::Result<bool> {
     let mut tx = pool.begin().await.context("Failed to begin transaction")?;
+    let event = if duplicate { "duplicate" } else { "posted" };
+    let detail = match (duplicate, reference) {
+        (true, _) => Some("core loan system answered 409: already posted under this key".to_owned()),
+        (false, Some(r)) => Some(format!("reference {r}")),
+        (false, None) => None,
+    };
     let updated = sqlx::query(
-        "UPDATE collections SET status = 'posted', core_reference = COALESCE($2, core_reference), \
-             posted_at = now(), attempts = attempts + 1, last_error = NULL, updated_at = now() \
-         WHERE id = $1 AND status NOT IN ('posted', 'discarded')",
+        "WITH updated AS ( \
+             UPDATE collections SET status = 'posted', core_reference = COALESCE($2, core_reference), \
+                 posted_at = now(), attempts = attempts + 1, last_error = NULL, updated_at = now() \
+             WHERE id = $1 AND status NOT IN ('posted', 'discarded') RETURNING id, attempts) \
+         INSERT INTO collection_events (collection_id, event, attempt, detail) \
+         SELECT id, $3, attempts, $4 FROM updated",
     )
     .bind(id)
     .bind(reference)
+    .bind(event)
+    .bind(&detail)
     .execute(&mut *tx)
     .await
     .context("Failed to mark collection posted")?
@@ -57,8 +63,11 @@ pub async fn mark_posted(
 /// A transient failure; the message goes to a retry tier.
 pub async fn mark_retrying(pool: &PgPool, id: Uuid, error: &str) -> anyhow::Result<()> {
     sqlx::query(
-        "UPDATE collections SET status = 'retrying', attempts = attempts + 1, last_error = $2, updated_at = now() \
-         WHERE id = $1 AND status NOT IN ('posted', 'discarded', 'dead_lettered')",
+        "WITH updated AS ( \
+             UPDATE collections SET status = 'retrying', attempts = attempts + 1, last_error = $2, updated_at = now() \
+             WHERE id = $1 AND status NOT IN ('posted', 'discarded', 'dead_lettered') RETURNING id, attempts) \
+         INSERT INTO collection_events (collection_id, event, attempt, detail) \
+         SELECT id, 'retrying', attempts, $2 FROM updated",
     )
     .bind(id)
     .bind(error)
@@ -68,15 +77,21 @@ pub async fn mark_retrying(pool: &PgPool, id: Uuid, error: &str) -> anyhow::Resu
     Ok(())
 }
 
-/// A permanent failure or an exhausted schedule.
-pub async fn mark_dead_lettered(pool: &PgPool, id: Uuid, error: &str) -> anyhow::Result<()> {
+/// A permanent failure or an exhausted schedule. `attempted` is false when the message was
+/// dead-lettered without a call to the core (the broker's delivery limit).
+pub async fn mark_dead_lettered(pool: &PgPool, id: Uuid, error: &str, attempted: bool) -> anyhow::Result<()> {
     sqlx::query(
-        "UPDATE collections SET status = 'dead_lettered', attempts = attempts + 1, last_error = $2, \
-             dead_lettered_at = now(), updated_at = now() \
-         WHERE id = $1 AND status NOT IN ('posted', 'discarded')",
+        "WITH updated AS ( \
+             UPDATE collections SET status = 'dead_lettered', \
+                 attempts = attempts + CASE WHEN $3 THEN 1 ELSE 0 END, last_error = $2, \
+                 dead_lettered_at = now(), updated_at = now() \
+             WHERE id = $1 AND status NOT IN ('posted', 'discarded', 'dead_lettered') RETURNING id, attempts) \
+         INSERT INTO collection_events (collection_id, event, attempt, detail) \
+         SELECT id, 'dead_lettered', attempts, $2 FROM updated",
     )
     .bind(id)
     .bind(error)
+    .bind(attempted)
     .execute(pool)
     .await
     .context("Failed to mark collection dead-lettered")?;

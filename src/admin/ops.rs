@@ -1,0 +1,198 @@
+//! The ops endpoints: collections with history, flags, dead letters.
+
+use std::time::Duration;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{actor, AdminError};
+use crate::ops::collections::{self, CollectionHistory, Lookup};
+use crate::ops::dlq::{self, DeadLetter, Filter, Report};
+use crate::ops::flags::{self, Flag};
+use crate::server::AppState;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CollectionQuery {
+    receipt: Option<String>,
+    channel: Option<i32>,
+    control_number: Option<String>,
+    id: Option<Uuid>,
+}
+
+/// `GET /internal/collections?receipt=…[&channel=…]` or `?controlNumber=…` or `?id=…`.
+pub async fn find_collections(State(state): State<AppState>, Query(q): Query<CollectionQuery>) -> Result<Json<Vec<CollectionHistory>>, AdminError> {
+    let lookup = Lookup { receipt: q.receipt, channel: q.channel, control_number: q.control_number, id: q.id };
+    Ok(Json(collections::find(&state.pool, &lookup).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FlagQuery {
+    kind: Option<String>,
+    status: Option<String>,
+    limit: Option<i64>,
+}
+
+/// `GET /internal/flags?kind=…&status=open|resolved|all`; open flags by default.
+pub async fn list_flags(State(state): State<AppState>, Query(q): Query<FlagQuery>) -> Result<Json<Vec<Flag>>, AdminError> {
+    let status = match q.status.as_deref() {
+        None => Some("open"),
+        Some("all") => None,
+        Some(other) => Some(other),
+    };
+    Ok(Json(flags::list(&state.pool, q.kind.as_deref(), status, q.limit.unwrap_or(500)).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NoteBody {
+    note: String,
+}
+
+/// `POST /internal/flags/{id}/resolve` with `{"note": "…"}`.
+pub async fn resolve_flag(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: Result<Json<NoteBody>, JsonRejection>,
+) -> Result<Json<Flag>, AdminError> {
+    let Json(body) = body.map_err(|e| AdminError::BadRequest(e.body_text()))?;
+    Ok(Json(flags::resolve(&state.pool, id, &actor(&headers), &body.note).await?))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DeadLetterQuery {
+    reason: Option<String>,
+    control_number: Option<String>,
+    /// `30s`, `15m`, `2h`, `1d`.
+    older_than: Option<String>,
+}
+
+impl DeadLetterQuery {
+    fn filter(self) -> Result<Filter, AdminError> {
+        let older_than = match self.older_than.as_deref() {
+            Some(raw) => Some(parse_age(raw).ok_or_else(|| AdminError::BadRequest(format!("olderThan `{raw}` is not like 30s, 15m, 2h, 1d")))?),
+            None => None,
+        };
+        Ok(Filter { ids: None, reason: self.reason, control_number: self.control_number, older_than })
+    }
+}
+
+/// `30s`, `15m`, `2h`, `1d`.
+pub fn parse_age(raw: &str) -> Option<Duration> {
+    let raw = raw.trim();
+    let split = raw.find(|c: char| !c.is_ascii_digit())?;
+    let n: u64 = raw[..split].parse().ok()?;
+    let unit = match &raw[split..] {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    Some(Duration::from_secs(n.checked_mul(unit)?))
+}
+
+/// `GET /internal/dead-letters?reason=…&controlNumber=…&olderThan=…`
+pub async fn list_dead_letters(State(state): State<AppState>, Query(q): Query<DeadLetterQuery>) -> Result<Json<Vec<DeadLetter>>, AdminError> {
+    Ok(Json(dlq::list(&state.pool, &q.filter()?).await?))
+}
+
+/// `GET /internal/dead-letters/{collectionId}`
+pub async fn show_dead_letter(State(state): State<AppState>, Path(id): Path<Uuid>) -> Result<Json<DeadLetter>, AdminError> {
+    Ok(Json(dlq::show(&state.pool, id).await?))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ReplayBody {
+    /// Why, for the audit log.
+    reason: Option<String>,
+    /// Replays per second (default 20, at most 1000).
+    per_second: Option<u32>,
+    /// For the bulk endpoint: which dead letters. `all: true` is required to select everything.
+    filter: Option<DeadLetterQuery>,
+    all: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OpsReport {
+    #[serde(flatten)]
+    report: Report,
+    /// Set when the dead-letter queue could not be brought in line (the database is already
+    /// right; `collector dlq reconcile` retries).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    queue_warning: Option<String>,
+}
+
+/// `POST /internal/dead-letters/{id}/replay`
+pub async fn replay_one(State(state): State<AppState>, Path(id): Path<Uuid>, headers: HeaderMap, body: Option<Json<ReplayBody>>) -> Result<Json<OpsReport>, AdminError> {
+    let body = body.map(|Json(b)| b).unwrap_or_default();
+    dlq::show(&state.pool, id).await?;
+    let filter = Filter { ids: Some(vec![id]), ..Filter::default() };
+    let report = dlq::replay(&state.pool, &filter, &actor(&headers), body.reason.as_deref(), 1000).await?;
+    Ok(Json(finish(&state, report).await))
+}
+
+/// `POST /internal/dead-letters/replay` with a filter or `all: true`, at a bounded rate.
+pub async fn replay_many(State(state): State<AppState>, headers: HeaderMap, body: Result<Json<ReplayBody>, JsonRejection>) -> Result<Json<OpsReport>, AdminError> {
+    let Json(body) = body.map_err(|e| AdminError::BadRequest(e.body_text()))?;
+    let filter = bulk_filter(body.filter, body.all)?;
+    let report = dlq::replay(&state.pool, &filter, &actor(&headers), body.reason.as_deref(), body.per_second.unwrap_or(20)).await?;
+    Ok(Json(finish(&state, report).await))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DiscardBody {
+    reason: String,
+    filter: Option<DeadLetterQuery>,
+    all: bool,
+}
+
+/// `POST /internal/dead-letters/{id}/discard` with `{"reason": "…"}`.
+pub async fn discard_one(State(state): State<AppState>, Path(id): Path<Uuid>, headers: HeaderMap, body: Result<Json<DiscardBody>, JsonRejection>) -> Result<Json<OpsReport>, AdminError> {
+    let Json(body) = body.map_err(|e| AdminError::BadRequest(e.body_text()))?;
+    dlq::show(&state.pool, id).await?;
+    let filter = Filter { ids: Some(vec![id]), ..Filter::default() };
+    let report = dlq::discard(&state.pool, &filter, &actor(&headers), &body.reason).await?;
+    Ok(Json(finish(&state, report).await))
+}
+
+/// `POST /internal/dead-letters/discard` with a filter or `all: true`, and a reason.
+pub async fn discard_many(State(state): State<AppState>, headers: HeaderMap, body: Result<Json<DiscardBody>, JsonRejection>) -> Result<Json<OpsReport>, AdminError> {
+    let Json(body) = body.map_err(|e| AdminError::BadRequest(e.body_text()))?;
+    let filter = bulk_filter(body.filter, body.all)?;
+    let report = dlq::discard(&state.pool, &filter, &actor(&headers), &body.reason).await?;
+    Ok(Json(finish(&state, report).await))
+}
+
+fn bulk_filter(filter: Option<DeadLetterQuery>, all: bool) -> Result<Filter, AdminError> {
+    match (filter, all) {
+        (Some(q), _) if q.reason.is_some() || q.control_number.is_some() || q.older_than.is_some() => q.filter(),
+        (_, true) => Ok(Filter::default()),
+        _ => Err(AdminError::BadRequest("give a filter (reason, controlNumber, olderThan) or \"all\": true".into())),
+    }
+}
+
+async fn finish(state: &AppState, mut report: Report) -> OpsReport {
+    let queue_warning = match &state.amqp_url {
+        Some(url) => match dlq::reconcile_queue(&state.pool, url, &state.topology).await {
+            Ok(removed) => {
+                report.removed_from_queue = removed;
+                None
+            }
+            Err(e) => {
+                tracing::warn!(error = ?e, "dead-letter queue not reconciled");
+                Some(format!("dead-letter queue not reconciled: {e:#}"))
+            }
+        },
+        None => Some("AMQP_URL is not set: the dead-letter queue was not reconciled".into()),
+    };
+    OpsReport { report, queue_warning }
+}
