@@ -242,8 +242,19 @@ async fn main() -> ExitCode {
         } => cli::all(&settings, &worker.options(), fake_core_addr).await,
         Command::Dlq(command) => dlq(&settings, command).await,
         Command::Flags(command) => flags(&settings, command).await,
-        Command::Collections(CollectionsCommand::Show { receipt, channel, control_number, id, json }) => {
-            let lookup = ops::collections::Lookup { receipt, channel, control_number, id };
+        Command::Collections(CollectionsCommand::Show {
+            receipt,
+            channel,
+            control_number,
+            id,
+            json,
+        }) => {
+            let lookup = ops::collections::Lookup {
+                receipt,
+                channel,
+                control_number,
+                id,
+            };
             match cli::connect(&settings) {
                 Ok(pool) => ops::commands::collections_show(&pool, &lookup, json).await,
                 Err(e) => Err(e),
@@ -267,14 +278,46 @@ async fn dlq(settings: &Settings, command: DlqCommand) -> anyhow::Result<()> {
     match command {
         DlqCommand::List { filter, json } => c::dlq_list(&pool, &filter.filter(vec![]), json).await,
         DlqCommand::Show { id, json } => c::dlq_show(&pool, id, json).await,
-        DlqCommand::Replay { ids, filter, all, rate, note, actor, json } => {
+        DlqCommand::Replay {
+            ids,
+            filter,
+            all,
+            rate,
+            note,
+            actor,
+            json,
+        } => {
             selection_given(&ids, &filter, all)?;
             let selected = filter.filter(ids);
-            c::dlq_replay(settings, &pool, &selected, &c::actor(actor), note.as_deref(), rate, json).await
+            c::dlq_replay(
+                settings,
+                &pool,
+                &selected,
+                &c::actor(actor),
+                note.as_deref(),
+                rate,
+                json,
+            )
+            .await
         }
-        DlqCommand::Discard { ids, filter, all, why, actor, json } => {
+        DlqCommand::Discard {
+            ids,
+            filter,
+            all,
+            why,
+            actor,
+            json,
+        } => {
             selection_given(&ids, &filter, all)?;
-            c::dlq_discard(settings, &pool, &filter.filter(ids), &c::actor(actor), &why, json).await
+            c::dlq_discard(
+                settings,
+                &pool,
+                &filter.filter(ids),
+                &c::actor(actor),
+                &why,
+                json,
+            )
+            .await
         }
         DlqCommand::Reconcile => {
             let removed = c::reconcile(settings, &pool).await?;
@@ -287,7 +330,9 @@ async fn dlq(settings: &Settings, command: DlqCommand) -> anyhow::Result<()> {
 /// A bulk action needs ids, a filter, or an explicit `--all`.
 fn selection_given(ids: &[uuid::Uuid], filter: &DlqFilter, all: bool) -> anyhow::Result<()> {
     if ids.is_empty() && filter.is_empty() && !all {
-        anyhow::bail!("say which dead letters: ids, --reason/--control-number/--older-than, or --all");
+        anyhow::bail!(
+            "say which dead letters: ids, --reason/--control-number/--older-than, or --all"
+        );
     }
     Ok(())
 }
@@ -295,15 +340,29 @@ fn selection_given(ids: &[uuid::Uuid], filter: &DlqFilter, all: bool) -> anyhow:
 async fn flags(settings: &Settings, command: FlagsCommand) -> anyhow::Result<()> {
     let pool = cli::connect(settings)?;
     match command {
-        FlagsCommand::List { kind, status, json } => ops::commands::flags_list(&pool, kind.as_deref(), &status, json).await,
-        FlagsCommand::Resolve { id, note, actor, json } => ops::commands::flags_resolve(&pool, id, &ops::commands::actor(actor), &note, json).await,
+        FlagsCommand::List { kind, status, json } => {
+            ops::commands::flags_list(&pool, kind.as_deref(), &status, json).await
+        }
+        FlagsCommand::Resolve {
+            id,
+            note,
+            actor,
+            json,
+        } => {
+            ops::commands::flags_resolve(&pool, id, &ops::commands::actor(actor), &note, json).await
+        }
     }
 }
 
 async fn bills(settings: &Settings, command: BillsCommand) -> anyhow::Result<()> {
     let pool = cli::connect(settings)?;
     match command {
-        BillsCommand::Show { control_number, json } => ops::commands::bills_show(&pool, &control_number, json).await,
-        BillsCommand::Import { file, actor, json } => ops::commands::bills_import(&pool, &file, &ops::commands::actor(actor), json).await,
+        BillsCommand::Show {
+            control_number,
+            json,
+        } => ops::commands::bills_show(&pool, &control_number, json).await,
+        BillsCommand::Import { file, actor, json } => {
+            ops::commands::bills_import(&pool, &file, &ops::commands::actor(actor), json).await
+        }
     }
 }

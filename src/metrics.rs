@@ -30,7 +30,9 @@ static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 /// Installs the process-wide recorder on first use.
 pub fn handle() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| {
-        let buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+        let buckets = [
+            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+        ];
         let recorder = PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Suffix("duration_seconds".into()), &buckets)
             .expect("static buckets are valid")
@@ -43,8 +45,10 @@ pub fn handle() -> &'static PrometheusHandle {
 }
 
 pub fn skypay_answered(action: &'static str, code: &'static str, elapsed: Duration) {
-    metrics::counter!("collector_skypay_requests_total", "action" => action, "code" => code).increment(1);
-    metrics::histogram!("collector_skypay_request_duration_seconds", "action" => action).record(elapsed.as_secs_f64());
+    metrics::counter!("collector_skypay_requests_total", "action" => action, "code" => code)
+        .increment(1);
+    metrics::histogram!("collector_skypay_request_duration_seconds", "action" => action)
+        .record(elapsed.as_secs_f64());
 }
 
 /// Refreshes the gauges that are read from Postgres and RabbitMQ, then renders everything.
@@ -100,9 +104,16 @@ async fn queue_gauges(url: &str, topology: &Topology) -> anyhow::Result<()> {
         .context("RabbitMQ connect timed out")??;
     let channel = connection.create_channel().await?;
     for queue in topology.all_queues() {
-        let options = QueueDeclareOptions { passive: true, ..Default::default() };
-        match channel.queue_declare(&queue, options, FieldTable::default()).await {
-            Ok(q) => metrics::gauge!("collector_queue_depth", "queue" => queue).set(f64::from(q.message_count())),
+        let options = QueueDeclareOptions {
+            passive: true,
+            ..Default::default()
+        };
+        match channel
+            .queue_declare(&queue, options, FieldTable::default())
+            .await
+        {
+            Ok(q) => metrics::gauge!("collector_queue_depth", "queue" => queue)
+                .set(f64::from(q.message_count())),
             Err(_) => break, // not declared yet: the channel is closed by the broker
         }
     }

@@ -61,7 +61,8 @@ fn admin_op(summary: &str, params: Value, body: Option<&str>, response: &str) ->
 }
 
 fn path_param(name: &str, description: &str, format: Option<&str>) -> Value {
-    let mut schema = json!({ "type": if name == "id" && format.is_none() { "integer" } else { "string" } });
+    let mut schema =
+        json!({ "type": if name == "id" && format.is_none() { "integer" } else { "string" } });
     if let Some(f) = format {
         schema["format"] = json!(f);
     }
@@ -81,7 +82,11 @@ fn health(summary: &str, listener: &str) -> Value {
 pub fn document() -> Value {
     let cn = path_param("controlNumber", "SKY01 + 8–10 digits", None);
     let dl = path_param("id", "the collection id", Some("uuid"));
-    let dl_filters = json!([query("reason", "substring of the reason"), query("controlNumber", "control number"), query("olderThan", "30s, 15m, 2h, 1d")]);
+    let dl_filters = json!([
+        query("reason", "substring of the reason"),
+        query("controlNumber", "control number"),
+        query("olderThan", "30s, 15m, 2h, 1d")
+    ]);
     json!({
         "openapi": "3.0.3",
         "info": {

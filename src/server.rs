@@ -59,7 +59,10 @@ impl AppState {
                 .clone()
                 .context("ADMIN_TOKEN is not set")?,
             amqp_url: settings.amqp_url.clone(),
-            topology: workers::topology::Topology::new(&settings.amqp_prefix, settings.retry_schedule.clone()),
+            topology: workers::topology::Topology::new(
+                &settings.amqp_prefix,
+                settings.retry_schedule.clone(),
+            ),
         })
     }
 }
@@ -128,7 +131,14 @@ fn admin_public_routes() -> Router<AppState> {
 async fn metrics(State(state): State<AppState>) -> Response {
     let amqp = state.amqp_url.as_deref().map(|url| (url, &state.topology));
     let body = crate::metrics::render(&state.pool, amqp).await;
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        body,
+    )
+        .into_response()
 }
 
 async fn openapi() -> Json<serde_json::Value> {

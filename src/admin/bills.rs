@@ -18,13 +18,21 @@ pub async fn register(
     body: Result<Json<BillBody>, JsonRejection>,
 ) -> Result<(StatusCode, Json<BillView>), AdminError> {
     let Json(body) = body.map_err(|e| AdminError::BadRequest(e.body_text()))?;
-    let (view, created) = bills::register(&state.pool, &control_number, body, &actor(&headers)).await?;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let (view, created) =
+        bills::register(&state.pool, &control_number, body, &actor(&headers)).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(view)))
 }
 
 /// `GET /internal/bills/{controlNumber}`, with its collections.
-pub async fn show(State(state): State<AppState>, Path(control_number): Path<String>) -> Result<Json<BillView>, AdminError> {
+pub async fn show(
+    State(state): State<AppState>,
+    Path(control_number): Path<String>,
+) -> Result<Json<BillView>, AdminError> {
     Ok(Json(bills::show(&state.pool, &control_number).await?))
 }
 
@@ -34,5 +42,7 @@ pub async fn cancel(
     Path(control_number): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<BillView>, AdminError> {
-    Ok(Json(bills::cancel(&state.pool, &control_number, &actor(&headers)).await?))
+    Ok(Json(
+        bills::cancel(&state.pool, &control_number, &actor(&headers)).await?,
+    ))
 }

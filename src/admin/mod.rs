@@ -27,6 +27,18 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/internal/bills/{control_number}/cancel",
             post(bills::cancel),
         )
+        .route("/internal/collections", get(ops::find_collections))
+        .route("/internal/flags", get(ops::list_flags))
+        .route("/internal/flags/{id}/resolve", post(ops::resolve_flag))
+        .route("/internal/dead-letters", get(ops::list_dead_letters))
+        .route("/internal/dead-letters/replay", post(ops::replay_many))
+        .route("/internal/dead-letters/discard", post(ops::discard_many))
+        .route("/internal/dead-letters/{id}", get(ops::show_dead_letter))
+        .route("/internal/dead-letters/{id}/replay", post(ops::replay_one))
+        .route(
+            "/internal/dead-letters/{id}/discard",
+            post(ops::discard_one),
+        )
         .route_layer(middleware::from_fn_with_state(state, require_token))
 }
 

@@ -25,8 +25,16 @@ pub struct CollectionQuery {
 }
 
 /// `GET /internal/collections?receipt=…[&channel=…]` or `?controlNumber=…` or `?id=…`.
-pub async fn find_collections(State(state): State<AppState>, Query(q): Query<CollectionQuery>) -> Result<Json<Vec<CollectionHistory>>, AdminError> {
-    let lookup = Lookup { receipt: q.receipt, channel: q.channel, control_number: q.control_number, id: q.id };
+pub async fn find_collections(
+    State(state): State<AppState>,
+    Query(q): Query<CollectionQuery>,
+) -> Result<Json<Vec<CollectionHistory>>, AdminError> {
+    let lookup = Lookup {
+        receipt: q.receipt,
+        channel: q.channel,
+        control_number: q.control_number,
+        id: q.id,
+    };
     Ok(Json(collections::find(&state.pool, &lookup).await?))
 }
 
@@ -38,13 +46,24 @@ pub struct FlagQuery {
 }
 
 /// `GET /internal/flags?kind=…&status=open|resolved|all`; open flags by default.
-pub async fn list_flags(State(state): State<AppState>, Query(q): Query<FlagQuery>) -> Result<Json<Vec<Flag>>, AdminError> {
+pub async fn list_flags(
+    State(state): State<AppState>,
+    Query(q): Query<FlagQuery>,
+) -> Result<Json<Vec<Flag>>, AdminError> {
     let status = match q.status.as_deref() {
         None => Some("open"),
         Some("all") => None,
         Some(other) => Some(other),
     };
-    Ok(Json(flags::list(&state.pool, q.kind.as_deref(), status, q.limit.unwrap_or(500)).await?))
+    Ok(Json(
+        flags::list(
+            &state.pool,
+            q.kind.as_deref(),
+            status,
+            q.limit.unwrap_or(500),
+        )
+        .await?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -60,7 +79,9 @@ pub async fn resolve_flag(
     body: Result<Json<NoteBody>, JsonRejection>,
 ) -> Result<Json<Flag>, AdminError> {
     let Json(body) = body.map_err(|e| AdminError::BadRequest(e.body_text()))?;
-    Ok(Json(flags::resolve(&state.pool, id, &actor(&headers), &body.note).await?))
+    Ok(Json(
+        flags::resolve(&state.pool, id, &actor(&headers), &body.note).await?,
+    ))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -75,10 +96,17 @@ pub struct DeadLetterQuery {
 impl DeadLetterQuery {
     fn filter(self) -> Result<Filter, AdminError> {
         let older_than = match self.older_than.as_deref() {
-            Some(raw) => Some(parse_age(raw).ok_or_else(|| AdminError::BadRequest(format!("olderThan `{raw}` is not like 30s, 15m, 2h, 1d")))?),
+            Some(raw) => Some(parse_age(raw).ok_or_else(|| {
+                AdminError::BadRequest(format!("olderThan `{raw}` is not like 30s, 15m, 2h, 1d"))
+            })?),
             None => None,
         };
-        Ok(Filter { ids: None, reason: self.reason, control_number: self.control_number, older_than })
+        Ok(Filter {
+            ids: None,
+            reason: self.reason,
+            control_number: self.control_number,
+            older_than,
+        })
     }
 }
 
@@ -98,12 +126,18 @@ pub fn parse_age(raw: &str) -> Option<Duration> {
 }
 
 /// `GET /internal/dead-letters?reason=…&controlNumber=…&olderThan=…`
-pub async fn list_dead_letters(State(state): State<AppState>, Query(q): Query<DeadLetterQuery>) -> Result<Json<Vec<DeadLetter>>, AdminError> {
+pub async fn list_dead_letters(
+    State(state): State<AppState>,
+    Query(q): Query<DeadLetterQuery>,
+) -> Result<Json<Vec<DeadLetter>>, AdminError> {
     Ok(Json(dlq::list(&state.pool, &q.filter()?).await?))
 }
 
 /// `GET /internal/dead-letters/{collectionId}`
-pub async fn show_dead_letter(State(state): State<AppState>, Path(id): Path<Uuid>) -> Result<Json<DeadLetter>, AdminError> {
+pub async fn show_dead_letter(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<DeadLetter>, AdminError> {
     Ok(Json(dlq::show(&state.pool, id).await?))
 }
 
@@ -131,19 +165,45 @@ pub struct OpsReport {
 }
 
 /// `POST /internal/dead-letters/{id}/replay`
-pub async fn replay_one(State(state): State<AppState>, Path(id): Path<Uuid>, headers: HeaderMap, body: Option<Json<ReplayBody>>) -> Result<Json<OpsReport>, AdminError> {
+pub async fn replay_one(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    body: Option<Json<ReplayBody>>,
+) -> Result<Json<OpsReport>, AdminError> {
     let body = body.map(|Json(b)| b).unwrap_or_default();
     dlq::show(&state.pool, id).await?;
-    let filter = Filter { ids: Some(vec![id]), ..Filter::default() };
-    let report = dlq::replay(&state.pool, &filter, &actor(&headers), body.reason.as_deref(), 1000).await?;
+    let filter = Filter {
+        ids: Some(vec![id]),
+        ..Filter::default()
+    };
+    let report = dlq::replay(
+        &state.pool,
+        &filter,
+        &actor(&headers),
+        body.reason.as_deref(),
+        1000,
+    )
+    .await?;
     Ok(Json(finish(&state, report).await))
 }
 
 /// `POST /internal/dead-letters/replay` with a filter or `all: true`, at a bounded rate.
-pub async fn replay_many(State(state): State<AppState>, headers: HeaderMap, body: Result<Json<ReplayBody>, JsonRejection>) -> Result<Json<OpsReport>, AdminError> {
+pub async fn replay_many(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<ReplayBody>, JsonRejection>,
+) -> Result<Json<OpsReport>, AdminError> {
     let Json(body) = body.map_err(|e| AdminError::BadRequest(e.body_text()))?;
     let filter = bulk_filter(body.filter, body.all)?;
-    let report = dlq::replay(&state.pool, &filter, &actor(&headers), body.reason.as_deref(), body.per_second.unwrap_or(20)).await?;
+    let report = dlq::replay(
+        &state.pool,
+        &filter,
+        &actor(&headers),
+        body.reason.as_deref(),
+        body.per_second.unwrap_or(20),
+    )
+    .await?;
     Ok(Json(finish(&state, report).await))
 }
 
@@ -156,16 +216,28 @@ pub struct DiscardBody {
 }
 
 /// `POST /internal/dead-letters/{id}/discard` with `{"reason": "…"}`.
-pub async fn discard_one(State(state): State<AppState>, Path(id): Path<Uuid>, headers: HeaderMap, body: Result<Json<DiscardBody>, JsonRejection>) -> Result<Json<OpsReport>, AdminError> {
+pub async fn discard_one(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    body: Result<Json<DiscardBody>, JsonRejection>,
+) -> Result<Json<OpsReport>, AdminError> {
     let Json(body) = body.map_err(|e| AdminError::BadRequest(e.body_text()))?;
     dlq::show(&state.pool, id).await?;
-    let filter = Filter { ids: Some(vec![id]), ..Filter::default() };
+    let filter = Filter {
+        ids: Some(vec![id]),
+        ..Filter::default()
+    };
     let report = dlq::discard(&state.pool, &filter, &actor(&headers), &body.reason).await?;
     Ok(Json(finish(&state, report).await))
 }
 
 /// `POST /internal/dead-letters/discard` with a filter or `all: true`, and a reason.
-pub async fn discard_many(State(state): State<AppState>, headers: HeaderMap, body: Result<Json<DiscardBody>, JsonRejection>) -> Result<Json<OpsReport>, AdminError> {
+pub async fn discard_many(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<DiscardBody>, JsonRejection>,
+) -> Result<Json<OpsReport>, AdminError> {
     let Json(body) = body.map_err(|e| AdminError::BadRequest(e.body_text()))?;
     let filter = bulk_filter(body.filter, body.all)?;
     let report = dlq::discard(&state.pool, &filter, &actor(&headers), &body.reason).await?;
@@ -174,9 +246,15 @@ pub async fn discard_many(State(state): State<AppState>, headers: HeaderMap, bod
 
 fn bulk_filter(filter: Option<DeadLetterQuery>, all: bool) -> Result<Filter, AdminError> {
     match (filter, all) {
-        (Some(q), _) if q.reason.is_some() || q.control_number.is_some() || q.older_than.is_some() => q.filter(),
+        (Some(q), _)
+            if q.reason.is_some() || q.control_number.is_some() || q.older_than.is_some() =>
+        {
+            q.filter()
+        }
         (_, true) => Ok(Filter::default()),
-        _ => Err(AdminError::BadRequest("give a filter (reason, controlNumber, olderThan) or \"all\": true".into())),
+        _ => Err(AdminError::BadRequest(
+            "give a filter (reason, controlNumber, olderThan) or \"all\": true".into(),
+        )),
     }
 }
 
@@ -194,5 +272,8 @@ async fn finish(state: &AppState, mut report: Report) -> OpsReport {
         },
         None => Some("AMQP_URL is not set: the dead-letter queue was not reconciled".into()),
     };
-    OpsReport { report, queue_warning }
+    OpsReport {
+        report,
+        queue_warning,
+    }
 }

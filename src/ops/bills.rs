@@ -116,8 +116,13 @@ pub fn parse_body(control_number: &str, body: BillBody) -> Result<BillRegistrati
 
 /// Registers a bill, or updates an open one; `true` when it was new. The outstanding amount is
 /// what is due less what has already been collected.
-pub async fn register(pool: &PgPool, control_number: &str, body: BillBody, actor: &str) -> Result<(BillView, bool), AdminError> {
-    let reg = parse_body(&control_number, body)?;
+pub async fn register(
+    pool: &PgPool,
+    control_number: &str,
+    body: BillBody,
+    actor: &str,
+) -> Result<(BillView, bool), AdminError> {
+    let reg = parse_body(control_number, body)?;
     let mut tx = pool.begin().await.map_err(anyhow::Error::from)?;
     let existing = db::bills::lock(&mut tx, &reg.control_number).await?;
     if let Some(bill) = &existing {
@@ -149,22 +154,18 @@ pub async fn register(pool: &PgPool, control_number: &str, body: BillBody, actor
         "bill.register"
     };
     let details = json!({ "amountDue": reg.amount_due, "allowPartial": reg.allow_partial, "loanRef": reg.loan_ref });
-    db::audit::record(
-        &mut tx,
-        actor,
-        action,
-        &reg.control_number,
-        None,
-        details,
-    )
-    .await?;
+    db::audit::record(&mut tx, actor, action, &reg.control_number, None, details).await?;
     let view = load(&mut tx, &reg.control_number).await?;
     tx.commit().await.map_err(anyhow::Error::from)?;
     Ok((view, existing.is_none()))
 }
 
 /// Cancels an open bill: it is no longer collectable.
-pub async fn cancel(pool: &PgPool, control_number: &str, actor: &str) -> Result<BillView, AdminError> {
+pub async fn cancel(
+    pool: &PgPool,
+    control_number: &str,
+    actor: &str,
+) -> Result<BillView, AdminError> {
     let control_number = ControlNumber::parse(control_number)?.into_string();
     let mut tx = pool.begin().await.map_err(anyhow::Error::from)?;
     let bill = db::bills::lock(&mut tx, &control_number)

@@ -46,7 +46,9 @@ pub async fn find(pool: &PgPool, lookup: &Lookup) -> Result<Vec<CollectionHistor
         None => None,
     };
     if lookup.receipt.is_none() && control.is_none() && lookup.id.is_none() {
-        return Err(AdminError::BadRequest("give a receipt, a control number or an id".into()));
+        return Err(AdminError::BadRequest(
+            "give a receipt, a control number or an id".into(),
+        ));
     }
     let rows: Vec<Collection> = sqlx::query_as(
         "SELECT id, control_number, loan_ref, pay_channel, receipt_number, amount, phone, collected_at, \
@@ -81,13 +83,13 @@ async fn history(pool: &PgPool, collection: Collection) -> Result<CollectionHist
     let mut history = vec![Event {
         event: "recorded".into(),
         attempt: None,
-        detail: Some(format!("collect answered 1000, {}", format_money(collection.amount))),
+        detail: Some(format!(
+            "collect answered 1000, {}",
+            format_money(collection.amount)
+        )),
         actor: None,
         at: collection.created_at,
     }];
-    if let Some(at) = collection.published_at {
-        history.push(Event { event: "published".into(), attempt: None, detail: None, actor: None, at });
-    }
     let events: Vec<Event> = sqlx::query_as(
         "SELECT event, attempt, detail, actor, created_at AS at FROM collection_events \
          WHERE collection_id = $1 ORDER BY id",
@@ -98,7 +100,12 @@ async fn history(pool: &PgPool, collection: Collection) -> Result<CollectionHist
     .map_err(anyhow::Error::from)?;
     history.extend(events);
     history.sort_by_key(|e| e.at);
-    Ok(CollectionHistory { collection, discarded_by, discard_reason, history })
+    Ok(CollectionHistory {
+        collection,
+        discarded_by,
+        discard_reason,
+        history,
+    })
 }
 
 pub fn render(found: &[CollectionHistory]) -> String {
@@ -128,11 +135,18 @@ pub fn render(found: &[CollectionHistory]) -> String {
                     e.event.clone(),
                     e.attempt.map(|a| a.to_string()).unwrap_or_default(),
                     e.actor.clone().unwrap_or_default(),
-                    e.detail.clone().unwrap_or_default().chars().take(100).collect(),
+                    e.detail
+                        .clone()
+                        .unwrap_or_default()
+                        .chars()
+                        .take(100)
+                        .collect(),
                 ]
             })
             .collect();
-        for line in table::render(&["WHEN (UTC)", "EVENT", "ATTEMPT", "BY", "DETAIL"], &rows).lines() {
+        for line in
+            table::render(&["WHEN (UTC)", "EVENT", "ATTEMPT", "BY", "DETAIL"], &rows).lines()
+        {
             out.push_str("  ");
             out.push_str(line);
             out.push('\n');

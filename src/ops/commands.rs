@@ -13,7 +13,6 @@ use super::dlq::{self, Filter, Report};
 use super::{bills, flags, import, table};
 use crate::config::Settings;
 
-
 /// Who is acting, for the audit log: `--actor`, else `$USER`, else `cli`.
 pub fn actor(given: Option<String>) -> String {
     given
@@ -39,16 +38,29 @@ pub async fn dlq_list(pool: &PgPool, filter: &Filter, json: bool) -> anyhow::Res
 
 pub async fn dlq_show(pool: &PgPool, id: Uuid, json: bool) -> anyhow::Result<()> {
     dlq::show(pool, id).await?;
-    let found = collections::find(pool, &Lookup { id: Some(id), ..Lookup::default() }).await?;
+    let found = collections::find(
+        pool,
+        &Lookup {
+            id: Some(id),
+            ..Lookup::default()
+        },
+    )
+    .await?;
     print(json, &found, || collections::render(&found))
 }
 
 fn render_report(verb: &str, report: &Report) -> String {
     let mut out = format!("{verb} {} dead letter(s)", report.done.len());
     if !report.skipped.is_empty() {
-        out.push_str(&format!(", skipped {} changed meanwhile", report.skipped.len()));
+        out.push_str(&format!(
+            ", skipped {} changed meanwhile",
+            report.skipped.len()
+        ));
     }
-    out.push_str(&format!("; removed {} message(s) from the dead-letter queue\n", report.removed_from_queue));
+    out.push_str(&format!(
+        "; removed {} message(s) from the dead-letter queue\n",
+        report.removed_from_queue
+    ));
     for id in &report.done {
         out.push_str(&format!("  {id}\n"));
     }
@@ -56,13 +68,28 @@ fn render_report(verb: &str, report: &Report) -> String {
 }
 
 /// Replays at `per_second`, then reconciles the dead-letter queue.
-pub async fn dlq_replay(settings: &Settings, pool: &PgPool, filter: &Filter, actor: &str, reason: Option<&str>, per_second: u32, json: bool) -> anyhow::Result<()> {
+pub async fn dlq_replay(
+    settings: &Settings,
+    pool: &PgPool,
+    filter: &Filter,
+    actor: &str,
+    reason: Option<&str>,
+    per_second: u32,
+    json: bool,
+) -> anyhow::Result<()> {
     let mut report = dlq::replay(pool, filter, actor, reason, per_second).await?;
     report.removed_from_queue = reconcile(settings, pool).await?;
     print(json, &report, || render_report("replayed", &report))
 }
 
-pub async fn dlq_discard(settings: &Settings, pool: &PgPool, filter: &Filter, actor: &str, reason: &str, json: bool) -> anyhow::Result<()> {
+pub async fn dlq_discard(
+    settings: &Settings,
+    pool: &PgPool,
+    filter: &Filter,
+    actor: &str,
+    reason: &str,
+    json: bool,
+) -> anyhow::Result<()> {
     let mut report = dlq::discard(pool, filter, actor, reason).await?;
     report.removed_from_queue = reconcile(settings, pool).await?;
     print(json, &report, || render_report("discarded", &report))
@@ -73,15 +100,28 @@ pub async fn reconcile(settings: &Settings, pool: &PgPool) -> anyhow::Result<usi
     dlq::reconcile_queue(pool, settings.require_amqp_url()?, &topology).await
 }
 
-pub async fn flags_list(pool: &PgPool, kind: Option<&str>, status: &str, json: bool) -> anyhow::Result<()> {
+pub async fn flags_list(
+    pool: &PgPool,
+    kind: Option<&str>,
+    status: &str,
+    json: bool,
+) -> anyhow::Result<()> {
     let status = (status != "all").then_some(status);
     let found = flags::list(pool, kind, status, 10_000).await?;
     print(json, &found, || flags::render(&found))
 }
 
-pub async fn flags_resolve(pool: &PgPool, id: i64, actor: &str, note: &str, json: bool) -> anyhow::Result<()> {
+pub async fn flags_resolve(
+    pool: &PgPool,
+    id: i64,
+    actor: &str,
+    note: &str,
+    json: bool,
+) -> anyhow::Result<()> {
     let flag = flags::resolve(pool, id, actor, note).await?;
-    print(json, &flag, || format!("flag {} ({}) resolved by {actor}\n", flag.id, flag.kind))
+    print(json, &flag, || {
+        format!("flag {} ({}) resolved by {actor}\n", flag.id, flag.kind)
+    })
 }
 
 pub async fn collections_show(pool: &PgPool, lookup: &Lookup, json: bool) -> anyhow::Result<()> {
@@ -96,24 +136,48 @@ pub async fn bills_show(pool: &PgPool, control_number: &str, json: bool) -> anyh
         let s = |k: &str| value[k].as_str().unwrap_or("").to_owned();
         let mut out = format!(
             "bill {}  loan {}  due {}  outstanding {}  status {}  partial {}\n",
-            s("controlNumber"), s("loanRef"), s("amountDue"), s("outstanding"), s("status"), value["allowPartial"]
+            s("controlNumber"),
+            s("loanRef"),
+            s("amountDue"),
+            s("outstanding"),
+            s("status"),
+            value["allowPartial"]
         );
         let rows: Vec<Vec<String>> = value["collections"]
             .as_array()
             .into_iter()
             .flatten()
             .map(|c| {
-                let f = |k: &str| c[k].as_str().map(str::to_owned).unwrap_or_else(|| c[k].to_string());
-                vec![f("receiptNumber"), f("payChannel"), f("amount"), f("status"), f("collectedAt")]
+                let f = |k: &str| {
+                    c[k].as_str()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| c[k].to_string())
+                };
+                vec![
+                    f("receiptNumber"),
+                    f("payChannel"),
+                    f("amount"),
+                    f("status"),
+                    f("collectedAt"),
+                ]
             })
             .collect();
-        out.push_str(&table::render(&["RECEIPT", "CHANNEL", "AMOUNT", "STATUS", "COLLECTED AT"], &rows));
+        out.push_str(&table::render(
+            &["RECEIPT", "CHANNEL", "AMOUNT", "STATUS", "COLLECTED AT"],
+            &rows,
+        ));
         out
     })
 }
 
-pub async fn bills_import(pool: &PgPool, path: &std::path::Path, actor: &str, json: bool) -> anyhow::Result<()> {
-    let file = std::fs::File::open(path).map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
+pub async fn bills_import(
+    pool: &PgPool,
+    path: &std::path::Path,
+    actor: &str,
+    json: bool,
+) -> anyhow::Result<()> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
     let outcomes = import::import(pool, file, actor).await?;
     let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
     if json {
@@ -128,12 +192,21 @@ pub async fn bills_import(pool: &PgPool, path: &std::path::Path, actor: &str, js
     } else {
         let rows: Vec<Vec<String>> = outcomes
             .iter()
-            .map(|o| vec![o.line.to_string(), o.control_number.clone(), match &o.result {
-                Ok(done) => done.to_string(),
-                Err(e) => format!("FAILED: {e}"),
-            }])
+            .map(|o| {
+                vec![
+                    o.line.to_string(),
+                    o.control_number.clone(),
+                    match &o.result {
+                        Ok(done) => done.to_string(),
+                        Err(e) => format!("FAILED: {e}"),
+                    },
+                ]
+            })
             .collect();
-        print!("{}", table::render(&["LINE", "CONTROL NUMBER", "RESULT"], &rows));
+        print!(
+            "{}",
+            table::render(&["LINE", "CONTROL NUMBER", "RESULT"], &rows)
+        );
         println!("{} row(s), {} failed", outcomes.len(), failed);
     }
     if failed > 0 {
@@ -146,4 +219,3 @@ pub async fn bills_import(pool: &PgPool, path: &std::path::Path, actor: &str, js
 pub fn parse_age(raw: &str) -> Result<Duration, String> {
     crate::admin::ops::parse_age(raw).ok_or_else(|| format!("`{raw}` is not like 30s, 15m, 2h, 1d"))
 }
-

@@ -46,8 +46,13 @@ pub struct Filter {
 }
 
 pub async fn list(pool: &PgPool, filter: &Filter) -> anyhow::Result<Vec<DeadLetter>> {
-    let older = filter.older_than.map(|d| format!("{} seconds", d.as_secs()));
-    let reason = filter.reason.as_ref().map(|r| format!("%{}%", r.replace('%', "\\%").replace('_', "\\_")));
+    let older = filter
+        .older_than
+        .map(|d| format!("{} seconds", d.as_secs()));
+    let reason = filter
+        .reason
+        .as_ref()
+        .map(|r| format!("%{}%", r.replace('%', "\\%").replace('_', "\\_")));
     sqlx::query_as(
         "SELECT id AS collection_id, receipt_number, pay_channel, control_number, amount, attempts, \
              last_error AS reason, dead_lettered_at \
@@ -68,8 +73,14 @@ pub async fn list(pool: &PgPool, filter: &Filter) -> anyhow::Result<Vec<DeadLett
 }
 
 pub async fn show(pool: &PgPool, id: Uuid) -> Result<DeadLetter, AdminError> {
-    let filter = Filter { ids: Some(vec![id]), ..Filter::default() };
-    list(pool, &filter).await?.pop().ok_or_else(|| AdminError::NotFound(format!("no dead letter {id}")))
+    let filter = Filter {
+        ids: Some(vec![id]),
+        ..Filter::default()
+    };
+    list(pool, &filter)
+        .await?
+        .pop()
+        .ok_or_else(|| AdminError::NotFound(format!("no dead letter {id}")))
 }
 
 /// What a replay or discard did.
@@ -86,7 +97,13 @@ pub struct Report {
 /// Sends the selected dead letters back to the posting queue, at most `per_second` a second:
 /// each becomes `replayed` with a new outbox row (the relay publishes it with a fresh retry
 /// schedule), an event in its history and a line in the audit log.
-pub async fn replay(pool: &PgPool, filter: &Filter, actor: &str, reason: Option<&str>, per_second: u32) -> Result<Report, AdminError> {
+pub async fn replay(
+    pool: &PgPool,
+    filter: &Filter,
+    actor: &str,
+    reason: Option<&str>,
+    per_second: u32,
+) -> Result<Report, AdminError> {
     let letters = list(pool, filter).await?;
     let pause = Duration::from_secs_f64(1.0 / f64::from(per_second.clamp(1, 1000)));
     let mut report = Report::default();
@@ -103,7 +120,12 @@ pub async fn replay(pool: &PgPool, filter: &Filter, actor: &str, reason: Option<
     Ok(report)
 }
 
-async fn replay_one(pool: &PgPool, id: Uuid, actor: &str, reason: Option<&str>) -> anyhow::Result<bool> {
+async fn replay_one(
+    pool: &PgPool,
+    id: Uuid,
+    actor: &str,
+    reason: Option<&str>,
+) -> anyhow::Result<bool> {
     #[derive(sqlx::FromRow)]
     struct Row {
         receipt_number: String,
@@ -138,16 +160,31 @@ async fn replay_one(pool: &PgPool, id: Uuid, actor: &str, reason: Option<&str>) 
     };
     outbox::insert_event(&mut tx, &event).await?;
     record_event(&mut tx, id, "replayed", actor, reason).await?;
-    db::audit::record(&mut tx, actor, "dead_letter.replay", &format!("collection:{id}"), reason, json!({})).await?;
+    db::audit::record(
+        &mut tx,
+        actor,
+        "dead_letter.replay",
+        &format!("collection:{id}"),
+        reason,
+        json!({}),
+    )
+    .await?;
     tx.commit().await.context("Failed to commit replay")?;
     Ok(true)
 }
 
 /// Gives up on the selected dead letters for good, with who and why.
-pub async fn discard(pool: &PgPool, filter: &Filter, actor: &str, reason: &str) -> Result<Report, AdminError> {
+pub async fn discard(
+    pool: &PgPool,
+    filter: &Filter,
+    actor: &str,
+    reason: &str,
+) -> Result<Report, AdminError> {
     let reason = reason.trim();
     if reason.is_empty() {
-        return Err(AdminError::BadRequest("a reason is required to discard".into()));
+        return Err(AdminError::BadRequest(
+            "a reason is required to discard".into(),
+        ));
     }
     let mut report = Report::default();
     for letter in list(pool, filter).await? {
@@ -167,7 +204,15 @@ pub async fn discard(pool: &PgPool, filter: &Filter, actor: &str, reason: &str) 
             == 1;
         if changed {
             record_event(&mut tx, id, "discarded", actor, Some(reason)).await?;
-            db::audit::record(&mut tx, actor, "dead_letter.discard", &format!("collection:{id}"), Some(reason), json!({})).await?;
+            db::audit::record(
+                &mut tx,
+                actor,
+                "dead_letter.discard",
+                &format!("collection:{id}"),
+                Some(reason),
+                json!({}),
+            )
+            .await?;
             report.done.push(id);
         } else {
             report.skipped.push(id);
@@ -177,7 +222,13 @@ pub async fn discard(pool: &PgPool, filter: &Filter, actor: &str, reason: &str) 
     Ok(report)
 }
 
-async fn record_event(tx: &mut sqlx::PgConnection, id: Uuid, event: &str, actor: &str, detail: Option<&str>) -> anyhow::Result<()> {
+async fn record_event(
+    tx: &mut sqlx::PgConnection,
+    id: Uuid,
+    event: &str,
+    actor: &str,
+    detail: Option<&str>,
+) -> anyhow::Result<()> {
     sqlx::query("INSERT INTO collection_events (collection_id, event, actor, detail) VALUES ($1, $2, $3, $4)")
         .bind(id)
         .bind(event)
@@ -193,16 +244,29 @@ async fn record_event(tx: &mut sqlx::PgConnection, id: Uuid, event: &str, actor:
 /// that are no longer dead-lettered (replayed, discarded, posted) and duplicates; adopts
 /// messages the broker dead-lettered by itself (delivery limit) into the database as
 /// `dead_lettered`; keeps the rest, in order. Returns how many messages it removed.
-pub async fn reconcile_queue(pool: &PgPool, amqp_url: &str, topology: &Topology) -> anyhow::Result<usize> {
-    let connection = workers::broker::connect(amqp_url).await.context("Failed to reach RabbitMQ")?;
+pub async fn reconcile_queue(
+    pool: &PgPool,
+    amqp_url: &str,
+    topology: &Topology,
+) -> anyhow::Result<usize> {
+    let connection = workers::broker::connect(amqp_url)
+        .await
+        .context("Failed to reach RabbitMQ")?;
     let channel = connection.create_channel().await?;
     let mut seen = std::collections::HashSet::new();
     let (mut keep, mut removed) = (Vec::new(), 0usize);
     // Holding every message unacknowledged walks the queue once; they all go back at the end.
     for _ in 0..100_000 {
-        let Some(message) = channel.basic_get(&topology.dead_queue(), BasicGetOptions::default()).await? else { break };
+        let Some(message) = channel
+            .basic_get(&topology.dead_queue(), BasicGetOptions::default())
+            .await?
+        else {
+            break;
+        };
         let tag = message.delivery.delivery_tag;
-        let id = serde_json::from_slice::<PaymentEvent>(&message.delivery.data).ok().map(|e| e.collection_id);
+        let id = serde_json::from_slice::<PaymentEvent>(&message.delivery.data)
+            .ok()
+            .map(|e| e.collection_id);
         let status: Option<String> = match id {
             Some(id) => workers::store::status(pool, id).await?,
             None => None,
@@ -212,7 +276,13 @@ pub async fn reconcile_queue(pool: &PgPool, amqp_url: &str, topology: &Topology)
             (Some(id), Some(_)) if !seen.insert(id) => false,
             (Some(_), Some("dead_lettered")) => true,
             (Some(id), Some("recorded" | "published" | "retrying")) => {
-                workers::store::mark_dead_lettered(pool, id, "dead-lettered by the broker: delivery limit reached", false).await?;
+                workers::store::mark_dead_lettered(
+                    pool,
+                    id,
+                    "dead-lettered by the broker: delivery limit reached",
+                    false,
+                )
+                .await?;
                 true
             }
             _ => false,
@@ -225,7 +295,15 @@ pub async fn reconcile_queue(pool: &PgPool, amqp_url: &str, topology: &Topology)
         }
     }
     for tag in keep {
-        channel.basic_nack(tag, BasicNackOptions { requeue: true, ..Default::default() }).await?;
+        channel
+            .basic_nack(
+                tag,
+                BasicNackOptions {
+                    requeue: true,
+                    ..Default::default()
+                },
+            )
+            .await?;
     }
     let _ = connection.close(200, "dlq reconcile").await;
     Ok(removed)
@@ -245,12 +323,28 @@ pub fn render(letters: &[DeadLetter]) -> String {
                 d.control_number.clone(),
                 format_money(d.amount),
                 d.attempts.to_string(),
-                d.dead_lettered_at.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default(),
-                d.reason.clone().unwrap_or_default().chars().take(80).collect(),
+                d.dead_lettered_at
+                    .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                    .unwrap_or_default(),
+                d.reason
+                    .clone()
+                    .unwrap_or_default()
+                    .chars()
+                    .take(80)
+                    .collect(),
             ]
         })
         .collect();
-    let headers = ["COLLECTION", "RECEIPT", "CHANNEL", "CONTROL NUMBER", "AMOUNT", "ATTEMPTS", "DEAD-LETTERED (UTC)", "REASON"];
+    let headers = [
+        "COLLECTION",
+        "RECEIPT",
+        "CHANNEL",
+        "CONTROL NUMBER",
+        "AMOUNT",
+        "ATTEMPTS",
+        "DEAD-LETTERED (UTC)",
+        "REASON",
+    ];
     let mut out = table::render(&headers, &rows);
     out.push_str(&format!("{} dead letter(s)\n", letters.len()));
     out

@@ -11,7 +11,14 @@ use super::table;
 use crate::admin::AdminError;
 use crate::db;
 
-pub const KINDS: [&str; 6] = ["replay", "conflict", "suspected_double_payment", "refused_collect", "overpayment", "core_duplicate"];
+pub const KINDS: [&str; 6] = [
+    "replay",
+    "conflict",
+    "suspected_double_payment",
+    "refused_collect",
+    "overpayment",
+    "core_duplicate",
+];
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
@@ -31,14 +38,23 @@ pub struct Flag {
     pub created_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "id, kind, status, collection_id, refused_collect_id, control_number, receipt_number, \
+const COLUMNS: &str =
+    "id, kind, status, collection_id, refused_collect_id, control_number, receipt_number, \
     pay_channel, details, resolved_by, resolved_at, resolution_note, created_at";
 
 /// Flags of `kind` (any if `None`) in `status` (`open`, `resolved`, or any if `None`).
-pub async fn list(pool: &PgPool, kind: Option<&str>, status: Option<&str>, limit: i64) -> Result<Vec<Flag>, AdminError> {
+pub async fn list(
+    pool: &PgPool,
+    kind: Option<&str>,
+    status: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Flag>, AdminError> {
     if let Some(kind) = kind {
         if !KINDS.contains(&kind) {
-            return Err(AdminError::BadRequest(format!("unknown flag kind `{kind}`; one of {}", KINDS.join(", "))));
+            return Err(AdminError::BadRequest(format!(
+                "unknown flag kind `{kind}`; one of {}",
+                KINDS.join(", ")
+            )));
         }
     }
     if let Some(status) = status {
@@ -63,7 +79,9 @@ pub async fn list(pool: &PgPool, kind: Option<&str>, status: Option<&str>, limit
 pub async fn resolve(pool: &PgPool, id: i64, actor: &str, note: &str) -> Result<Flag, AdminError> {
     let note = note.trim();
     if note.is_empty() {
-        return Err(AdminError::BadRequest("a note is required to resolve a flag".into()));
+        return Err(AdminError::BadRequest(
+            "a note is required to resolve a flag".into(),
+        ));
     }
     let mut tx = pool.begin().await.map_err(anyhow::Error::from)?;
     let sql = format!(
@@ -89,7 +107,15 @@ pub async fn resolve(pool: &PgPool, id: i64, actor: &str, note: &str) -> Result<
             AdminError::NotFound(format!("no flag {id}"))
         });
     };
-    db::audit::record(&mut tx, actor, "flag.resolve", &format!("flag:{id}"), Some(note), json!({ "kind": flag.kind })).await?;
+    db::audit::record(
+        &mut tx,
+        actor,
+        "flag.resolve",
+        &format!("flag:{id}"),
+        Some(note),
+        json!({ "kind": flag.kind }),
+    )
+    .await?;
     tx.commit().await.map_err(anyhow::Error::from)?;
     Ok(flag)
 }
@@ -110,12 +136,28 @@ pub fn render(flags: &[Flag]) -> String {
                 f.receipt_number.clone().unwrap_or_default(),
                 match (&f.resolved_by, &f.resolution_note) {
                     (Some(by), Some(note)) => format!("{by}: {note}"),
-                    _ => f.details.get("reason").and_then(|r| r.as_str()).unwrap_or("").to_owned(),
+                    _ => f
+                        .details
+                        .get("reason")
+                        .and_then(|r| r.as_str())
+                        .unwrap_or("")
+                        .to_owned(),
                 },
             ]
         })
         .collect();
-    let mut out = table::render(&["ID", "KIND", "STATUS", "RAISED (UTC)", "CONTROL NUMBER", "RECEIPT", "NOTE"], &rows);
+    let mut out = table::render(
+        &[
+            "ID",
+            "KIND",
+            "STATUS",
+            "RAISED (UTC)",
+            "CONTROL NUMBER",
+            "RECEIPT",
+            "NOTE",
+        ],
+        &rows,
+    );
     out.push_str(&format!("{} flag(s)\n", flags.len()));
     out
 }

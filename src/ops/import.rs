@@ -21,12 +21,34 @@ pub struct RowOutcome {
     pub result: Result<&'static str, String>,
 }
 
-pub async fn import(pool: &PgPool, input: impl Read, actor: &str) -> anyhow::Result<Vec<RowOutcome>> {
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(input);
-    let headers: Vec<String> = reader.headers().context("Failed to read the CSV header row")?.iter().map(str::to_owned).collect();
-    for required in ["controlNumber", "loanRef", "amountDue", "lastName", "firstName", "address", "phone"] {
+pub async fn import(
+    pool: &PgPool,
+    input: impl Read,
+    actor: &str,
+) -> anyhow::Result<Vec<RowOutcome>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(input);
+    let headers: Vec<String> = reader
+        .headers()
+        .context("Failed to read the CSV header row")?
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    for required in [
+        "controlNumber",
+        "loanRef",
+        "amountDue",
+        "lastName",
+        "firstName",
+        "address",
+        "phone",
+    ] {
         if !headers.iter().any(|h| h == required) {
-            anyhow::bail!("the CSV has no `{required}` column (header: {})", headers.join(","));
+            anyhow::bail!(
+                "the CSV has no `{required}` column (header: {})",
+                headers.join(",")
+            );
         }
     }
     let mut outcomes = Vec::new();
@@ -35,11 +57,19 @@ pub async fn import(pool: &PgPool, input: impl Read, actor: &str) -> anyhow::Res
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                outcomes.push(RowOutcome { line, control_number: String::new(), result: Err(format!("unreadable row: {e}")) });
+                outcomes.push(RowOutcome {
+                    line,
+                    control_number: String::new(),
+                    result: Err(format!("unreadable row: {e}")),
+                });
                 continue;
             }
         };
-        let row: HashMap<&str, &str> = headers.iter().map(String::as_str).zip(record.iter()).collect();
+        let row: HashMap<&str, &str> = headers
+            .iter()
+            .map(String::as_str)
+            .zip(record.iter())
+            .collect();
         let get = |k: &str| row.get(k).copied().unwrap_or("");
         let control_number = get("controlNumber").to_owned();
         let result = match body(&row) {
@@ -50,7 +80,11 @@ pub async fn import(pool: &PgPool, input: impl Read, actor: &str) -> anyhow::Res
             },
             Err(e) => Err(e),
         };
-        outcomes.push(RowOutcome { line, control_number, result });
+        outcomes.push(RowOutcome {
+            line,
+            control_number,
+            result,
+        });
     }
     Ok(outcomes)
 }
@@ -65,7 +99,10 @@ fn body(row: &HashMap<&str, &str>) -> Result<BillBody, String> {
         other => return Err(format!("allowPartial: `{other}` is not true or false")),
     };
     let expires_at = match optional("expiresAt") {
-        Some(raw) => Some(chrono::DateTime::parse_from_rfc3339(&raw).map_err(|_| format!("expiresAt: `{raw}` is not RFC 3339"))?),
+        Some(raw) => Some(
+            chrono::DateTime::parse_from_rfc3339(&raw)
+                .map_err(|_| format!("expiresAt: `{raw}` is not RFC 3339"))?,
+        ),
         None => None,
     };
     Ok(BillBody {

@@ -113,9 +113,10 @@ pub async fn relay_batch(
             Err(e) => first_error = first_error.or(Some(e)),
         }
     }
+    let confirmed_set: std::collections::HashSet<i64> = confirmed.iter().copied().collect();
     let collection_ids: Vec<Uuid> = rows
         .iter()
-        .filter(|r| confirmed.contains(&r.id))
+        .filter(|r| confirmed_set.contains(&r.id))
         .map(|r| r.collection_id)
         .collect();
     sqlx::query("UPDATE outbox SET published_at = now(), updated_at = now() WHERE id = ANY($1)")
@@ -124,8 +125,10 @@ pub async fn relay_batch(
         .await
         .context("Failed to mark outbox rows published")?;
     sqlx::query(
-        "UPDATE collections SET status = 'published', published_at = now(), updated_at = now() \
-         WHERE id = ANY($1) AND status IN ('recorded', 'replayed')",
+        "WITH updated AS ( \
+             UPDATE collections SET status = 'published', published_at = now(), updated_at = now() \
+             WHERE id = ANY($1) AND status IN ('recorded', 'replayed') RETURNING id) \
+         INSERT INTO collection_events (collection_id, event) SELECT id, 'published' FROM updated",
     )
     .bind(&collection_ids)
     .execute(&mut *tx)
@@ -134,6 +137,7 @@ pub async fn relay_batch(
     tx.commit()
         .await
         .context("Failed to commit published rows")?;
+    metrics::counter!("collector_relay_published_total").increment(confirmed.len() as u64);
     match first_error {
         // What was confirmed is marked; the rest stays for the next batch.
         Some(e) => Err(e.context(format!(

@@ -129,7 +129,11 @@ fn open(bytes: &[u8], credentials: &[Credential]) -> Option<(RawRequest, Option<
 
 /// Action, credentials, fields, then the call itself.
 /// The answer, and the action when it was recognised (for metrics).
-async fn answer_request(state: &AppState, raw: &RawRequest, path_action: Option<Action>) -> (Answer, Option<Action>) {
+async fn answer_request(
+    state: &AppState,
+    raw: &RawRequest,
+    path_action: Option<Action>,
+) -> (Answer, Option<Action>) {
     let action_text = match raw.string("action", 50) {
         Ok(text) => text,
         Err(e) => return (Answer::invalid_field(&e), None),

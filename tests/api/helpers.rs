@@ -1,5 +1,7 @@
 //! The test harness: a fresh database per test, the real app on port 0, and a client.
 
+#![allow(dead_code)] // shared by several test binaries, each using a part
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 

@@ -1,6 +1,8 @@
 //! Pipeline harness: a fresh database, a unique AMQP prefix, the relay and workers as tasks,
 //! and a fake core loan system (ours, or wiremock) on port 0.
 
+#![allow(dead_code)] // shared by several test binaries, each using a part
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -29,6 +31,8 @@ pub fn amqp_url() -> String {
 
 pub struct Pipeline {
     pub db: TestDb,
+    /// False when the database belongs to someone else (a `TestApp`): not dropped here.
+    owns_db: bool,
     pub topology: Topology,
     pub cancel: CancellationToken,
     tasks: Vec<(CancellationToken, JoinHandle<()>)>,
@@ -68,6 +72,29 @@ impl Pipeline {
         let topology = Topology::new(&prefix, parse_schedule(schedule).unwrap());
         Self {
             db,
+            owns_db: true,
+            topology,
+            cancel: CancellationToken::new(),
+            tasks: Vec::new(),
+        }
+    }
+
+    /// A pipeline on an existing database (an app's) with the given prefix and schedule.
+    pub async fn on_database(name: &str, url: &str, prefix: &str, schedule: &str) -> Self {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(10)
+            .connect(url)
+            .await
+            .unwrap();
+        let db = TestDb {
+            name: name.to_owned(),
+            url: url.to_owned(),
+            pool,
+        };
+        let topology = Topology::new(prefix, parse_schedule(schedule).unwrap());
+        Self {
+            db,
+            owns_db: false,
             topology,
             cancel: CancellationToken::new(),
             tasks: Vec::new(),
@@ -220,6 +247,10 @@ impl Pipeline {
             }
             let _ = connection.close(200, "").await;
         }
-        self.db.drop_database().await;
+        if self.owns_db {
+            self.db.drop_database().await;
+        } else {
+            self.db.pool.close().await;
+        }
     }
 }

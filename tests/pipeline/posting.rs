@@ -160,7 +160,9 @@ async fn a_permanent_4xx_is_dead_lettered_at_once_with_status_and_body() {
         "{error}"
     );
     wait_depth(&p, &p.topology.dead_queue(), 1).await;
-    let letters = ops::dlq::list(&p.db.pool, &ops::dlq::Filter::default()).await.unwrap();
+    let letters = ops::dlq::list(&p.db.pool, &ops::dlq::Filter::default())
+        .await
+        .unwrap();
     assert_eq!(letters.len(), 1);
     assert_eq!(letters[0].receipt_number, "PERM-1");
     let table = ops::dlq::render(&letters);

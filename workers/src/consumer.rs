@@ -142,7 +142,8 @@ impl Worker {
         let headers = delivery.properties.headers().clone().unwrap_or_default();
         match self.handle(channel, &delivery.data, &headers, cancel).await {
             Ok(outcome) => {
-                metrics::counter!("collector_worker_outcomes_total", "outcome" => outcome.as_str()).increment(1);
+                metrics::counter!("collector_worker_outcomes_total", "outcome" => outcome.as_str())
+                    .increment(1);
                 (self.observer)(outcome);
                 if let Err(e) = delivery.ack(BasicAckOptions::default()).await {
                     tracing::warn!(error = %e, "ack failed; the message will be redelivered");
@@ -260,8 +261,10 @@ impl Worker {
         reason: &str,
         cancel: &CancellationToken,
     ) -> anyhow::Result<Handled> {
-        self.with_db(cancel, || store::mark_dead_lettered(&self.pool, id, reason, true))
-            .await?;
+        self.with_db(cancel, || {
+            store::mark_dead_lettered(&self.pool, id, reason, true)
+        })
+        .await?;
         self.publish(channel, DEAD_KEY, data, headers, None, reason)
             .await?;
         tracing::warn!(collection = %id, %reason, "dead-lettered");

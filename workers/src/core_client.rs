@@ -82,7 +82,8 @@ impl CoreClient {
         }
         let started = std::time::Instant::now();
         let sent = request.send().await;
-        metrics::histogram!("collector_core_request_duration_seconds").record(started.elapsed().as_secs_f64());
+        metrics::histogram!("collector_core_request_duration_seconds")
+            .record(started.elapsed().as_secs_f64());
         let response = match sent {
             Ok(response) => response,
             Err(e) if e.is_timeout() => {

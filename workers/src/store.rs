@@ -19,11 +19,18 @@ pub async fn status(pool: &PgPool, id: Uuid) -> anyhow::Result<Option<String>> {
 
 /// Posted (2xx, or 409 with `duplicate`, which also raises a `core_duplicate` flag). Returns
 /// `false` if the collection was already posted or discarded (nothing changed).
-pub async fn mark_posted(pool: &PgPool, id: Uuid, reference: Option<&str>, duplicate: bool) -> anyhow::Result<bool> {
+pub async fn mark_posted(
+    pool: &PgPool,
+    id: Uuid,
+    reference: Option<&str>,
+    duplicate: bool,
+) -> anyhow::Result<bool> {
     let mut tx = pool.begin().await.context("Failed to begin transaction")?;
     let event = if duplicate { "duplicate" } else { "posted" };
     let detail = match (duplicate, reference) {
-        (true, _) => Some("core loan system answered 409: already posted under this key".to_owned()),
+        (true, _) => {
+            Some("core loan system answered 409: already posted under this key".to_owned())
+        }
         (false, Some(r)) => Some(format!("reference {r}")),
         (false, None) => None,
     };
@@ -79,7 +86,12 @@ pub async fn mark_retrying(pool: &PgPool, id: Uuid, error: &str) -> anyhow::Resu
 
 /// A permanent failure or an exhausted schedule. `attempted` is false when the message was
 /// dead-lettered without a call to the core (the broker's delivery limit).
-pub async fn mark_dead_lettered(pool: &PgPool, id: Uuid, error: &str, attempted: bool) -> anyhow::Result<()> {
+pub async fn mark_dead_lettered(
+    pool: &PgPool,
+    id: Uuid,
+    error: &str,
+    attempted: bool,
+) -> anyhow::Result<()> {
     sqlx::query(
         "WITH updated AS ( \
              UPDATE collections SET status = 'dead_lettered', \

@@ -1,0 +1,164 @@
+//! The ops CLI through the real binary: tables, `--json`, and a non-zero exit on failure.
+
+use std::io::Write;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use workers::fake_core::{ErrorMix, Switches};
+
+use crate::stack::*;
+
+fn run(s: &Stack, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_collector"))
+        .args(args)
+        .env("DATABASE_URL", &s.app.db.url)
+        .env("AMQP_URL", crate::pipeline::amqp_url())
+        .env("AMQP_PREFIX", &s.prefix)
+        .env("RETRY_SCHEDULE", "100ms")
+        .env("USER", "cli.tester")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run collector")
+}
+
+fn ok(s: &Stack, args: &[&str]) -> String {
+    let out = run(s, args);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "collector {args:?} failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_lists_shows_replays_discards_resolves_and_imports() {
+    let reject = Switches {
+        error_rate: 1.0,
+        mix: ErrorMix {
+            client_error: 1,
+            ..ErrorMix::default()
+        },
+        ..Switches::default()
+    };
+    let s = Stack::start(reject).await;
+
+    // bills import: one good row, one bad row → the good one lands, the exit code says failure.
+    let mut csv = tempfile();
+    writeln!(csv.1, "controlNumber,loanRef,amountDue,allowPartial,expiresAt,lastName,firstName,middleName,suffix,address,phone").unwrap();
+    writeln!(
+        csv.1,
+        "SKY0100000001,LN-1,1000.00,true,,Dela Cruz,Juan,Santos,,Manila,09221008333"
+    )
+    .unwrap();
+    writeln!(
+        csv.1,
+        "SKY0100000002,LN-2,12.345,false,,Reyes,Ana,,,Cebu,09170000000"
+    )
+    .unwrap();
+    let out = run(&s, &["bills", "import", csv.0.to_str().unwrap()]);
+    assert!(!out.status.success(), "a failed row fails the command");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("registered") && text.contains("amountDue"),
+        "{text}"
+    );
+    let bill: Value =
+        serde_json::from_str(&ok(&s, &["bills", "show", "SKY0100000001", "--json"])).unwrap();
+    assert_eq!(bill["outstanding"], "1000.00");
+    assert!(ok(&s, &["bills", "show", "SKY0100000001"]).contains("outstanding 1000.00"));
+
+    let a = s
+        .collect("SKY0100000001", "10", "CLI-A", "2026-11-20 08:00:00")
+        .await;
+    let b = s
+        .collect("SKY0100000001", "20", "CLI-B", "2026-11-20 09:00:00")
+        .await;
+    s.wait_status(a, "dead_lettered").await;
+    s.wait_status(b, "dead_lettered").await;
+
+    let table = ok(&s, &["dlq", "list"]);
+    assert!(
+        table.contains("CLI-A")
+            && table.contains("CLI-B")
+            && table.contains("10.00")
+            && table.contains("422"),
+        "{table}"
+    );
+    assert!(table.contains("2 dead letter(s)"));
+    let listed: Value = serde_json::from_str(&ok(
+        &s,
+        &["dlq", "list", "--json", "--control-number", "SKY0100000001"],
+    ))
+    .unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    assert!(ok(&s, &["dlq", "show", &a.to_string()]).contains("dead_lettered"));
+    assert!(
+        !run(&s, &["dlq", "replay"]).status.success(),
+        "a replay needs a selection"
+    );
+
+    s.core.core.set(Switches::default());
+    let replayed = ok(
+        &s,
+        &["dlq", "replay", &a.to_string(), "--note", "core fixed"],
+    );
+    assert!(replayed.contains("replayed 1"), "{replayed}");
+    s.wait_status(a, "posted").await;
+    let discarded = ok(
+        &s,
+        &["dlq", "discard", "--all", "--why", "paid twice, refunded"],
+    );
+    assert!(discarded.contains("discarded 1"), "{discarded}");
+    assert_eq!(s.status(b).await, "discarded");
+    assert!(ok(&s, &["dlq", "list"]).contains("no dead letters"));
+    let actors: Vec<String> =
+        sqlx::query_scalar("SELECT actor FROM audit_log WHERE action LIKE 'dead_letter.%'")
+            .fetch_all(&s.app.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(actors, ["cli.tester", "cli.tester"]);
+
+    // collections show: "did this payment reach the ledger?"
+    let history = ok(&s, &["collections", "show", "--receipt", "CLI-A"]);
+    assert!(
+        history.contains("posted")
+            && history.contains("replayed")
+            && history.contains("core fixed"),
+        "{history}"
+    );
+    let found: Value = serde_json::from_str(&ok(
+        &s,
+        &["collections", "show", "--receipt", "CLI-A", "--json"],
+    ))
+    .unwrap();
+    assert_eq!(found[0]["status"], "posted");
+    assert!(!run(&s, &["collections", "show"]).status.success());
+
+    // flags: the same receipt again raises `replay`; resolve it from the CLI.
+    let mut same = crate::helpers::collect("SKY0100000001", "10", "CLI-A");
+    same["collectedTime"] = "2026-11-20 08:00:00".into();
+    let again = s.app.skypay(&same).await;
+    assert_eq!(crate::helpers::code(&again), "-1015");
+    let flags: Value =
+        serde_json::from_str(&ok(&s, &["flags", "list", "--kind", "replay", "--json"])).unwrap();
+    let id = flags[0]["id"].as_i64().unwrap().to_string();
+    assert!(ok(&s, &["flags", "list"]).contains("replay"));
+    assert!(ok(&s, &["flags", "resolve", &id, "--note", "SkyPay retry"]).contains("resolved"));
+    assert!(
+        !run(&s, &["flags", "resolve", &id, "--note", "twice"])
+            .status
+            .success(),
+        "already resolved"
+    );
+    assert!(ok(&s, &["flags", "list"]).contains("no flags"));
+    s.stop().await;
+}
+
+/// A temporary CSV file (removed when the test process ends is not needed: it is in /tmp).
+fn tempfile() -> (std::path::PathBuf, std::fs::File) {
+    let path = std::env::temp_dir().join(format!("bills-{}.csv", uuid::Uuid::new_v4().simple()));
+    let file = std::fs::File::create(&path).unwrap();
+    (path, file)
+}
