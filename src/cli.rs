@@ -63,19 +63,25 @@ pub async fn serve(settings: &Settings, with_relay: bool) -> anyhow::Result<()> 
     wait_all(tasks, shutdown).await
 }
 
-pub async fn relay(settings: &Settings) -> anyhow::Result<()> {
+pub async fn relay(settings: &Settings, metrics_addr: Option<SocketAddr>) -> anyhow::Result<()> {
     let pool = connect(settings)?;
     let shutdown = shutdown_on_signal();
     let mut tasks = JoinSet::new();
+    spawn_metrics(&mut tasks, settings, &pool, metrics_addr, shutdown.clone()).await?;
     spawn_relay(&mut tasks, settings, pool, shutdown.clone())?;
     wait_all(tasks, shutdown).await
 }
 
-pub async fn worker(settings: &Settings, options: &WorkerOptions) -> anyhow::Result<()> {
+pub async fn worker(
+    settings: &Settings,
+    options: &WorkerOptions,
+    metrics_addr: Option<SocketAddr>,
+) -> anyhow::Result<()> {
     let core_url = settings.require_core_loan_url()?.to_owned();
     let pool = connect(settings)?;
     let shutdown = shutdown_on_signal();
     let mut tasks = JoinSet::new();
+    spawn_metrics(&mut tasks, settings, &pool, metrics_addr, shutdown.clone()).await?;
     spawn_worker(
         &mut tasks,
         settings,
@@ -182,6 +188,40 @@ fn spawn_worker(
     tasks.spawn(async move {
         worker.run(amqp_url, prefetch, shutdown).await;
         Ok(())
+    });
+    Ok(())
+}
+
+/// `/metrics` and `/healthz` for processes without the admin listener (`relay`, `worker`).
+async fn spawn_metrics(
+    tasks: &mut JoinSet<anyhow::Result<()>>,
+    settings: &Settings,
+    pool: &PgPool,
+    addr: Option<SocketAddr>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let Some(addr) = addr else { return Ok(()) };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("Failed to bind METRICS_ADDR {addr}"))?;
+    let (pool, url, topology) = (pool.clone(), settings.amqp_url.clone(), topology(settings));
+    let app = axum::Router::new()
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .route(
+            "/metrics",
+            axum::routing::get(move || {
+                let (pool, url, topology) = (pool.clone(), url.clone(), topology.clone());
+                async move {
+                    crate::metrics::render(&pool, url.as_deref().map(|u| (u, &topology))).await
+                }
+            }),
+        );
+    tracing::info!(%addr, "metrics listening");
+    tasks.spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown.cancelled_owned())
+            .await
+            .context("metrics listener failed")
     });
     Ok(())
 }

@@ -31,9 +31,19 @@ enum Command {
         no_relay: bool,
     },
     /// The outbox relay alone (several may run at once).
-    Relay,
+    Relay {
+        /// Serve /metrics and /healthz here (e.g. 0.0.0.0:9100).
+        #[arg(long, env = "METRICS_ADDR")]
+        metrics_addr: Option<SocketAddr>,
+    },
     /// The posting workers.
-    Worker(WorkerArgs),
+    Worker {
+        #[command(flatten)]
+        worker: WorkerArgs,
+        /// Serve /metrics and /healthz here (e.g. 0.0.0.0:9100).
+        #[arg(long, env = "METRICS_ADDR")]
+        metrics_addr: Option<SocketAddr>,
+    },
     /// Everything in one process, migrations included; with CORE_LOAN_URL unset, also a fake
     /// core loan system.
     All {
@@ -234,8 +244,11 @@ async fn main() -> ExitCode {
     let result = match args.command {
         Command::Migrate => cli::migrate(&settings).await,
         Command::Serve { no_relay } => cli::serve(&settings, !no_relay).await,
-        Command::Relay => cli::relay(&settings).await,
-        Command::Worker(worker) => cli::worker(&settings, &worker.options()).await,
+        Command::Relay { metrics_addr } => cli::relay(&settings, metrics_addr).await,
+        Command::Worker {
+            worker,
+            metrics_addr,
+        } => cli::worker(&settings, &worker.options(), metrics_addr).await,
         Command::All {
             worker,
             fake_core_addr,
