@@ -1,0 +1,459 @@
+//! `bench`: the load generator and the bare baselines that `scripts/bench` compares with.
+//!
+//! - `loadgen`: SkyPay-shaped inquiries or collects (unique receipts over many bills),
+//!   closed-loop (fixed concurrency) or open-loop (fixed rate); every answer is checked, and a
+//!   run with any unexpected code fails rather than looking fast.
+//! - `publish`: a bare lapin publisher with confirms, the relay's baseline.
+//! - `post`: a bare HTTP client posting payment payloads, the workers' baseline.
+//!
+//! Each prints one JSON line of results.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use futures::future::join_all;
+use hdrhistogram::Histogram;
+use serde_json::json;
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum Action {
+    Inquiry,
+    Collect,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Loadgen {
+        #[arg(long, default_value = "http://127.0.0.1:18080")]
+        url: String,
+        #[arg(long, value_enum)]
+        action: Action,
+        /// Closed loop: this many requests in flight.
+        #[arg(long)]
+        concurrency: Option<usize>,
+        /// Open loop: this many requests per second, whatever the answers' speed.
+        #[arg(long)]
+        rate: Option<u64>,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Bills BENCH00000001 … BENCH{bills}.
+        #[arg(long, default_value_t = 1000)]
+        bills: u32,
+        #[arg(long, default_value = "AppName@skypay")]
+        user: String,
+        #[arg(long, default_value = "30AC21B2-9EAA-4503-B0F0-7BE5C277ED75")]
+        key: String,
+        /// Prefix of the receipt numbers (unique per run).
+        #[arg(long, default_value = "LG")]
+        run: String,
+    },
+    Publish {
+        #[arg(long)]
+        amqp: String,
+        #[arg(long)]
+        queue: String,
+        #[arg(long)]
+        database: String,
+        #[arg(long, default_value_t = 100_000)]
+        count: usize,
+        /// Confirms in flight, like the relay's batch.
+        #[arg(long, default_value_t = 500)]
+        window: usize,
+    },
+    /// Deletes the queues and the exchange of a prefix.
+    Cleanup {
+        #[arg(long)]
+        amqp: String,
+        #[arg(long)]
+        prefix: String,
+        #[arg(long, default_value_t = 6)]
+        tiers: usize,
+    },
+    Post {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        database: String,
+        #[arg(long, default_value_t = 20_000)]
+        count: usize,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Loadgen {
+            url,
+            action,
+            concurrency,
+            rate,
+            seconds,
+            bills,
+            user,
+            key,
+            run,
+        } => {
+            let gen = Arc::new(Gen {
+                client: reqwest::Client::builder()
+                    .pool_max_idle_per_host(512)
+                    .build()?,
+                url: format!("{url}/skypay"),
+                action,
+                bills,
+                user,
+                key,
+                run,
+                seq: AtomicU64::new(0),
+            });
+            let duration = Duration::from_secs(seconds);
+            let report = match (concurrency, rate) {
+                (Some(c), None) => closed_loop(gen, c, duration).await,
+                (None, Some(r)) => open_loop(gen, r, duration).await,
+                _ => anyhow::bail!("give exactly one of --concurrency or --rate"),
+            }?;
+            println!("{report}");
+            Ok(())
+        }
+        Command::Publish {
+            amqp,
+            queue,
+            database,
+            count,
+            window,
+        } => publish(&amqp, &queue, &database, count, window).await,
+        Command::Post {
+            url,
+            database,
+            count,
+            concurrency,
+        } => post(&url, &database, count, concurrency).await,
+        Command::Cleanup {
+            amqp,
+            prefix,
+            tiers,
+        } => {
+            let topology =
+                workers::topology::Topology::new(&prefix, vec![Duration::from_secs(1); tiers]);
+            let connection = workers::broker::connect(&amqp).await?;
+            let channel = connection.create_channel().await?;
+            for queue in topology.all_queues() {
+                let _ = channel.queue_delete(&queue, Default::default()).await;
+            }
+            let _ = channel
+                .exchange_delete(&topology.exchange(), Default::default())
+                .await;
+            Ok(())
+        }
+    }
+}
+
+struct Gen {
+    client: reqwest::Client,
+    url: String,
+    action: Action,
+    bills: u32,
+    user: String,
+    key: String,
+    run: String,
+    seq: AtomicU64,
+}
+
+/// One outcome: latency, or the unexpected answer.
+type Outcome = Result<Duration, String>;
+
+impl Gen {
+    fn body(&self, n: u64) -> String {
+        // Spread over bills, amounts and a year of collection times, so that no two collects
+        // look like a double payment (which would add a flag write to the transaction).
+        let bill = 1 + (n.wrapping_mul(2_654_435_761) % u64::from(self.bills));
+        let amount = format!("{}.{:02}", 1 + n % 997, n % 100);
+        let control = format!("BENCH{bill:08}");
+        match self.action {
+            Action::Inquiry => json!({"userName": self.user, "action": "collectionInquiry", "authentication": self.key,
+                "controlNumber": control, "amount": amount, "phone": "09221008333"}),
+            Action::Collect => {
+                let minute = (n.wrapping_mul(7919)) % 525_600;
+                let at = chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap() + chrono::Duration::minutes(minute as i64);
+                json!({"userName": self.user, "action": "collectionCollect", "authentication": self.key,
+                    "controlNumber": control, "amount": amount, "phone": "09221008333",
+                    "receiptNumber": format!("{}-{n}", self.run), "collectedTime": at.format("%Y-%m-%d %H:%M:%S").to_string(), "payChannel": 10})
+            }
+        }
+        .to_string()
+    }
+
+    async fn one(&self) -> Outcome {
+        let n = self.seq.fetch_add(1, Ordering::Relaxed);
+        let body = self.body(n);
+        let start = Instant::now();
+        let response = self
+            .client
+            .post(&self.url)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| format!("transport: {e}"))?;
+        let status = response.status();
+        let text = response
+            .text()
+            .await
+            .map_err(|e| format!("transport: {e}"))?;
+        let elapsed = start.elapsed();
+        if status != 200 {
+            return Err(format!("HTTP {status}"));
+        }
+        let answer: serde_json::Value =
+            serde_json::from_str(&text).map_err(|_| format!("not JSON: {text}"))?;
+        match answer["responseCode"].as_str() {
+            Some("1000") => Ok(elapsed),
+            other => Err(format!("code {other:?}: {}", answer["responseDescription"])),
+        }
+    }
+}
+
+fn report(
+    kind: &str,
+    hist: &Histogram<u64>,
+    ok: u64,
+    errors: &[String],
+    elapsed: Duration,
+) -> anyhow::Result<String> {
+    let out = json!({
+        "mode": kind, "ok": ok, "errors": errors.len(), "first_errors": errors.iter().take(3).collect::<Vec<_>>(),
+        "seconds": elapsed.as_secs_f64(), "per_second": ok as f64 / elapsed.as_secs_f64(),
+        "p50_ms": hist.value_at_quantile(0.50) as f64 / 1000.0,
+        "p99_ms": hist.value_at_quantile(0.99) as f64 / 1000.0,
+        "p999_ms": hist.value_at_quantile(0.999) as f64 / 1000.0,
+    });
+    if !errors.is_empty() {
+        eprintln!(
+            "loadgen: {} unexpected answers, e.g. {:?}",
+            errors.len(),
+            errors.first()
+        );
+        println!("{out}");
+        anyhow::bail!("a run with unexpected answers is a failed run");
+    }
+    Ok(out.to_string())
+}
+
+async fn closed_loop(
+    gen: Arc<Gen>,
+    concurrency: usize,
+    duration: Duration,
+) -> anyhow::Result<String> {
+    let start = Instant::now();
+    let tasks = (0..concurrency).map(|_| {
+        let gen = gen.clone();
+        tokio::spawn(async move {
+            let mut hist = Histogram::<u64>::new(3).unwrap();
+            let (mut ok, mut errors) = (0u64, Vec::new());
+            while start.elapsed() < duration {
+                match gen.one().await {
+                    Ok(latency) => {
+                        ok += 1;
+                        let _ = hist.record(latency.as_micros() as u64);
+                    }
+                    Err(e) => errors.push(e),
+                }
+            }
+            (hist, ok, errors)
+        })
+    });
+    let mut hist = Histogram::<u64>::new(3)?;
+    let (mut ok, mut errors) = (0, Vec::new());
+    for joined in join_all(tasks).await {
+        let (h, o, e) = joined?;
+        hist.add(h)?;
+        ok += o;
+        errors.extend(e);
+    }
+    report(
+        &format!("closed-loop c={concurrency}"),
+        &hist,
+        ok,
+        &errors,
+        start.elapsed(),
+    )
+}
+
+async fn open_loop(gen: Arc<Gen>, rate: u64, duration: Duration) -> anyhow::Result<String> {
+    let start = Instant::now();
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut handles = Vec::new();
+    while start.elapsed() < duration {
+        ticker.tick().await;
+        let gen = gen.clone();
+        handles.push(tokio::spawn(async move { gen.one().await }));
+    }
+    let mut hist = Histogram::<u64>::new(3)?;
+    let (mut ok, mut errors) = (0, Vec::new());
+    for joined in join_all(handles).await {
+        match joined? {
+            Ok(latency) => {
+                ok += 1;
+                hist.record(latency.as_micros() as u64)?;
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    report(
+        &format!("open-loop {rate}/s"),
+        &hist,
+        ok,
+        &errors,
+        start.elapsed(),
+    )
+}
+
+/// The payloads the relay publishes: the outbox rows' payloads, read up front.
+async fn payloads(database: &str, count: usize) -> anyhow::Result<Vec<Vec<u8>>> {
+    let pool = sqlx::PgPool::connect(database).await?;
+    let rows: Vec<serde_json::Value> =
+        sqlx::query_scalar("SELECT payload FROM outbox ORDER BY id LIMIT $1")
+            .bind(count as i64)
+            .fetch_all(&pool)
+            .await
+            .context("read outbox payloads")?;
+    Ok(rows
+        .iter()
+        .map(|p| serde_json::to_vec(p).unwrap())
+        .collect())
+}
+
+async fn publish(
+    amqp: &str,
+    queue: &str,
+    database: &str,
+    count: usize,
+    window: usize,
+) -> anyhow::Result<()> {
+    use lapin::options::{
+        BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions, QueuePurgeOptions,
+    };
+    use lapin::types::FieldTable;
+    let bodies = payloads(database, count).await?;
+    let props = lapin::ConnectionProperties::default()
+        .with_executor(tokio_executor_trait::Tokio::current())
+        .with_reactor(tokio_reactor_trait::Tokio);
+    let connection = lapin::Connection::connect(amqp, props).await?;
+    let channel = connection.create_channel().await?;
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await?;
+    let mut args = FieldTable::default();
+    args.insert(
+        "x-queue-type".into(),
+        lapin::types::AMQPValue::LongString("quorum".into()),
+    );
+    channel
+        .queue_declare(
+            queue,
+            QueueDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
+            args,
+        )
+        .await?;
+    let start = Instant::now();
+    for chunk in bodies.chunks(window) {
+        let mut confirms = Vec::with_capacity(chunk.len());
+        for body in chunk {
+            let properties = lapin::BasicProperties::default().with_delivery_mode(2);
+            confirms.push(
+                channel
+                    .basic_publish("", queue, BasicPublishOptions::default(), body, properties)
+                    .await?,
+            );
+        }
+        for confirm in confirms {
+            anyhow::ensure!(confirm.await?.is_ack(), "nack");
+        }
+    }
+    let elapsed = start.elapsed();
+    channel
+        .queue_purge(queue, QueuePurgeOptions::default())
+        .await?;
+    channel.queue_delete(queue, Default::default()).await?;
+    println!(
+        "{}",
+        json!({"mode": "bare publisher", "ok": bodies.len(), "seconds": elapsed.as_secs_f64(), "per_second": bodies.len() as f64 / elapsed.as_secs_f64()})
+    );
+    Ok(())
+}
+
+async fn post(url: &str, database: &str, count: usize, concurrency: usize) -> anyhow::Result<()> {
+    // The body a worker sends for each payment, built by the worker's own code.
+    let bodies: Vec<Vec<u8>> = payloads(database, count)
+        .await?
+        .iter()
+        .map(|p| {
+            let event: workers::message::PaymentEvent =
+                serde_json::from_slice(p).expect("outbox payload");
+            serde_json::to_vec(&workers::core_client::CoreClient::body(&event)).unwrap()
+        })
+        .collect();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()?;
+    let next = Arc::new(AtomicU64::new(0));
+    let bodies = Arc::new(bodies);
+    let start = Instant::now();
+    let tasks = (0..concurrency).map(|_| {
+        let (client, next, bodies, url) = (
+            client.clone(),
+            next.clone(),
+            bodies.clone(),
+            format!("{url}/payments"),
+        );
+        tokio::spawn(async move {
+            let mut ok = 0u64;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                let Some(body) = bodies.get(i) else { break };
+                // The same request a worker sends: a fresh key per payment.
+                let key = format!("bare-{}", uuid::Uuid::new_v4());
+                let response = client
+                    .post(&url)
+                    .header("Idempotency-Key", key)
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await;
+                if matches!(response, Ok(r) if r.status().is_success()) {
+                    ok += 1;
+                }
+            }
+            ok
+        })
+    });
+    let ok: u64 = join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap_or(0))
+        .sum();
+    let elapsed = start.elapsed();
+    anyhow::ensure!(
+        ok as usize == bodies.len(),
+        "only {ok} of {} posts succeeded",
+        bodies.len()
+    );
+    println!(
+        "{}",
+        json!({"mode": "bare HTTP client", "ok": ok, "seconds": elapsed.as_secs_f64(), "per_second": ok as f64 / elapsed.as_secs_f64()})
+    );
+    Ok(())
+}
