@@ -33,6 +33,16 @@ for key, name, base, target in [
     line, ok = ratio_row(key, name, base, target)
     out.append(line)
     oks.append(ok)
+ceilings = []
+h = rows.get("http_ceiling")
+if h and "inquiry" in rows:
+    need = 0.50 * rows["inquiry"]["baseline"]
+    ceilings.append(f"| ceiling: GET /healthz on the same server and client | {h['value']:.0f}/s | inquiry needs {need:.0f}/s for 0.50 | inquiry/ceiling {rows['inquiry']['value'] / h['value']:.2f} | — | {'target out of reach: the HTTP stack alone is slower than the target' if h['value'] < need else 'ceiling above target'} |")
+c = rows.get("consume_ceiling")
+if c and "workers" in rows:
+    need = 0.50 * rows["workers"]["baseline"]
+    ceilings.append(f"| ceiling: bare RabbitMQ consumer (consume + ack, prefetch 32) | {c['value']:.0f}/s | workers need {need:.0f}/s for 0.50 | workers/ceiling {rows['workers']['value'] / c['value']:.2f} | — | {'target out of reach: the broker alone delivers slower than the target' if c['value'] < need else 'ceiling above target'} |")
+out.extend(ceilings)
 e = rows.get("e2e")
 if e:
     ok = e["p99_ms"] < 250 and e["posted"] == e["sent"]

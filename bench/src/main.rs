@@ -28,6 +28,8 @@ struct Cli {
 enum Action {
     Inquiry,
     Collect,
+    /// `GET /healthz`: the HTTP stack's own ceiling on this machine.
+    Healthz,
 }
 
 #[derive(Subcommand)]
@@ -68,6 +70,18 @@ enum Command {
         /// Confirms in flight, like the relay's batch.
         #[arg(long, default_value_t = 500)]
         window: usize,
+    },
+    /// A bare consumer: publishes `count` messages to a scratch quorum queue (untimed), then
+    /// consumes and acks them with `prefetch` (timed): the broker's own delivery ceiling.
+    Consume {
+        #[arg(long)]
+        amqp: String,
+        #[arg(long)]
+        queue: String,
+        #[arg(long, default_value_t = 20_000)]
+        count: usize,
+        #[arg(long, default_value_t = 32)]
+        prefetch: u16,
     },
     /// Deletes the queues and the exchange of a prefix.
     Cleanup {
@@ -138,6 +152,12 @@ async fn main() -> anyhow::Result<()> {
             count,
             concurrency,
         } => post(&url, &database, count, concurrency).await,
+        Command::Consume {
+            amqp,
+            queue,
+            count,
+            prefetch,
+        } => consume(&amqp, &queue, count, prefetch).await,
         Command::Cleanup {
             amqp,
             prefix,
@@ -180,6 +200,7 @@ impl Gen {
         let amount = format!("{}.{:02}", 1 + n % 997, n % 100);
         let control = format!("BENCH{bill:08}");
         match self.action {
+            Action::Healthz => json!({}),
             Action::Inquiry => json!({"userName": self.user, "action": "collectionInquiry", "authentication": self.key,
                 "controlNumber": control, "amount": amount, "phone": "09221008333"}),
             Action::Collect => {
@@ -194,6 +215,23 @@ impl Gen {
     }
 
     async fn one(&self) -> Outcome {
+        if self.action == Action::Healthz {
+            let start = Instant::now();
+            let url = self.url.replace("/skypay", "/healthz");
+            let response = self
+                .client
+                .get(url)
+                .send()
+                .await
+                .map_err(|e| format!("transport: {e}"))?;
+            let ok = response.status() == 200;
+            let _ = response.bytes().await;
+            return if ok {
+                Ok(start.elapsed())
+            } else {
+                Err("healthz not 200".into())
+            };
+        }
         let n = self.seq.fetch_add(1, Ordering::Relaxed);
         let body = self.body(n);
         let start = Instant::now();
@@ -454,6 +492,75 @@ async fn post(url: &str, database: &str, count: usize, concurrency: usize) -> an
     println!(
         "{}",
         json!({"mode": "bare HTTP client", "ok": ok, "seconds": elapsed.as_secs_f64(), "per_second": ok as f64 / elapsed.as_secs_f64()})
+    );
+    Ok(())
+}
+
+async fn consume(amqp: &str, queue: &str, count: usize, prefetch: u16) -> anyhow::Result<()> {
+    use futures::StreamExt;
+    use lapin::options::{
+        BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
+        ConfirmSelectOptions, QueueDeclareOptions,
+    };
+    use lapin::types::FieldTable;
+    let connection = workers::broker::connect(amqp).await?;
+    let channel = connection.create_channel().await?;
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await?;
+    let mut args = FieldTable::default();
+    args.insert(
+        "x-queue-type".into(),
+        lapin::types::AMQPValue::LongString("quorum".into()),
+    );
+    channel
+        .queue_declare(
+            queue,
+            QueueDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
+            args,
+        )
+        .await?;
+    let body = br#"{"collectionId":"00000000-0000-0000-0000-000000000000","amount":"10.50"}"#;
+    for chunk in (0..count).collect::<Vec<_>>().chunks(500) {
+        let mut confirms = Vec::new();
+        for _ in chunk {
+            let properties = lapin::BasicProperties::default().with_delivery_mode(2);
+            confirms.push(
+                channel
+                    .basic_publish("", queue, BasicPublishOptions::default(), body, properties)
+                    .await?,
+            );
+        }
+        for c in confirms {
+            c.await?;
+        }
+    }
+    channel
+        .basic_qos(prefetch, BasicQosOptions::default())
+        .await?;
+    let mut consumer = channel
+        .basic_consume(
+            queue,
+            "bare",
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    let start = Instant::now();
+    let mut n = 0;
+    while n < count {
+        let delivery = consumer.next().await.context("consumer ended")??;
+        delivery.ack(BasicAckOptions::default()).await?;
+        n += 1;
+    }
+    let elapsed = start.elapsed();
+    channel.queue_delete(queue, Default::default()).await?;
+    println!(
+        "{}",
+        json!({"mode": "bare consumer", "ok": n, "seconds": elapsed.as_secs_f64(), "per_second": n as f64 / elapsed.as_secs_f64()})
     );
     Ok(())
 }

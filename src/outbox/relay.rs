@@ -29,6 +29,8 @@ pub const NOTIFY_CHANNEL: &str = "collector_outbox";
 #[derive(Debug, Clone)]
 pub struct RelayConfig {
     pub batch_size: i64,
+    /// Batches in flight at once.
+    pub parallel_batches: usize,
     /// How long to sleep between polls when no NOTIFY arrives.
     pub poll_interval: Duration,
     /// Published rows older than this are deleted.
@@ -40,6 +42,7 @@ impl Default for RelayConfig {
     fn default() -> Self {
         Self {
             batch_size: 500,
+            parallel_batches: 3,
             poll_interval: Duration::from_secs(1),
             retention: Duration::from_secs(7 * 24 * 3600),
             purge_batch: 1000,
@@ -213,19 +216,39 @@ async fn relay_on(
                 Err(e) => tracing::warn!(error = ?e, "outbox purge failed"),
             }
         }
-        match relay_batch(pool, &channel, topology, config.batch_size).await {
-            Ok(n) if n as i64 >= config.batch_size => continue,
-            Ok(_) => {}
-            Err(e) => {
-                if !channel.status().connected() {
-                    return Err(e.context("RabbitMQ channel closed"));
-                }
-                tracing::warn!(error = ?e, "relay batch failed; retrying");
+        if let Err(e) = drain(pool, &channel, topology, config).await {
+            if !channel.status().connected() {
+                return Err(e.context("RabbitMQ channel closed"));
             }
+            tracing::warn!(error = ?e, "relay batch failed; retrying");
         }
         wait_for_work(&mut listener, pool, config.poll_interval, cancel).await;
     }
     let _ = channel.close(200, "relay stopping").await;
+    Ok(())
+}
+
+/// Publishes until the backlog is empty, with `parallel_batches` batches in flight at once:
+/// `SKIP LOCKED` keeps them disjoint, and one batch's database work overlaps another's
+/// publishing and confirms.
+async fn drain(
+    pool: &PgPool,
+    channel: &Channel,
+    topology: &Topology,
+    config: &RelayConfig,
+) -> anyhow::Result<()> {
+    let loops = (0..config.parallel_batches.max(1)).map(|_| async {
+        loop {
+            let n = relay_batch(pool, channel, topology, config.batch_size).await?;
+            if (n as i64) < config.batch_size {
+                return anyhow::Ok(());
+            }
+        }
+    });
+    join_all(loops)
+        .await
+        .into_iter()
+        .collect::<anyhow::Result<Vec<()>>>()?;
     Ok(())
 }
 

@@ -57,6 +57,7 @@ impl Handled {
 
 pub struct Worker {
     pool: PgPool,
+    posted: store::PostedRecorder,
     core: CoreClient,
     topology: Topology,
     /// Called with every outcome (metrics).
@@ -66,6 +67,7 @@ pub struct Worker {
 impl Worker {
     pub fn new(pool: PgPool, core: CoreClient, topology: Topology) -> Self {
         Self {
+            posted: store::PostedRecorder::spawn(pool.clone(), 256),
             pool,
             core,
             topology,
@@ -210,10 +212,8 @@ impl Worker {
         let attempt = header_int(headers, ATTEMPT_HEADER).unwrap_or(0).max(0) as usize;
         match self.core.post(&event).await {
             PostOutcome::Posted { reference } => {
-                self.with_db(cancel, || {
-                    store::mark_posted(&self.pool, id, reference.as_deref(), false)
-                })
-                .await?;
+                self.with_db(cancel, || self.posted.record(id, reference.clone()))
+                    .await?;
                 tracing::info!(collection = %id, attempt, "posted");
                 Ok(Handled::Posted)
             }

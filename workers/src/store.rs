@@ -109,3 +109,83 @@ pub async fn mark_dead_lettered(
     .context("Failed to mark collection dead-lettered")?;
     Ok(())
 }
+
+/// Marks many collections posted (2xx) in one statement; returns the ids it changed.
+pub async fn mark_posted_many(
+    pool: &PgPool,
+    ids: &[Uuid],
+    references: &[Option<String>],
+) -> anyhow::Result<Vec<Uuid>> {
+    sqlx::query_scalar(
+        "WITH input AS (SELECT * FROM unnest($1::uuid[], $2::text[]) AS t(id, reference)), \
+         updated AS ( \
+             UPDATE collections c SET status = 'posted', core_reference = COALESCE(i.reference, c.core_reference), \
+                 posted_at = now(), attempts = c.attempts + 1, last_error = NULL, updated_at = now() \
+             FROM input i WHERE c.id = i.id AND c.status NOT IN ('posted', 'discarded') \
+             RETURNING c.id, c.attempts, i.reference), \
+         events AS ( \
+             INSERT INTO collection_events (collection_id, event, attempt, detail) \
+             SELECT id, 'posted', attempts, 'reference ' || reference FROM updated) \
+         SELECT id FROM updated",
+    )
+    .bind(ids)
+    .bind(references)
+    .fetch_all(pool)
+    .await
+    .context("Failed to mark collections posted")
+}
+
+type PostedItem = (
+    Uuid,
+    Option<String>,
+    tokio::sync::oneshot::Sender<Result<bool, String>>,
+);
+
+/// Group commit for the common outcome: the "posted" records of every delivery in flight are
+/// written together, one transaction (one WAL flush) for many payments, instead of one each.
+/// A caller waits for its own record to be durable before it acks.
+#[derive(Clone)]
+pub struct PostedRecorder {
+    tx: tokio::sync::mpsc::Sender<PostedItem>,
+}
+
+impl PostedRecorder {
+    /// Starts the writer task; it stops when the last clone is dropped.
+    pub fn spawn(pool: PgPool, max_batch: usize) -> Self {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<PostedItem>(max_batch.max(1) * 4);
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < max_batch {
+                    match rx.try_recv() {
+                        Ok(item) => batch.push(item),
+                        Err(_) => break,
+                    }
+                }
+                let ids: Vec<Uuid> = batch.iter().map(|(id, _, _)| *id).collect();
+                let refs: Vec<Option<String>> = batch.iter().map(|(_, r, _)| r.clone()).collect();
+                let result = mark_posted_many(&pool, &ids, &refs).await;
+                for (id, _, reply) in batch {
+                    let _ = reply.send(match &result {
+                        Ok(changed) => Ok(changed.contains(&id)),
+                        Err(e) => Err(format!("{e:#}")),
+                    });
+                }
+            }
+        });
+        Self { tx }
+    }
+
+    /// Records one collection as posted; `false` if it was already posted or discarded.
+    pub async fn record(&self, id: Uuid, reference: Option<String>) -> anyhow::Result<bool> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.tx
+            .send((id, reference, reply))
+            .await
+            .map_err(|_| anyhow::anyhow!("posted recorder stopped"))?;
+        answer
+            .await
+            .map_err(|_| anyhow::anyhow!("posted recorder stopped"))?
+            .map_err(|e| anyhow::anyhow!(e))
+    }
+}
