@@ -38,6 +38,10 @@ h = rows.get("http_ceiling")
 if h and "inquiry" in rows:
     need = 0.50 * rows["inquiry"]["baseline"]
     ceilings.append(f"| ceiling: GET /healthz on the same server and client | {h['value']:.0f}/s | inquiry needs {need:.0f}/s for 0.50 | inquiry/ceiling {rows['inquiry']['value'] / h['value']:.2f} | — | {'target out of reach: the HTTP stack alone is slower than the target' if h['value'] < need else 'ceiling above target'} |")
+b = rows.get("stack_ceiling")
+if b and "inquiry" in rows:
+    need = 0.50 * rows["inquiry"]["baseline"]
+    ceilings.append(f"| ceiling: bare axum + sqlx server running the same read, nothing else | {b['value']:.0f}/s | inquiry needs {need:.0f}/s for 0.50 | inquiry/ceiling {rows['inquiry']['value'] / b['value']:.2f} | — | {'target out of reach: the bare stack alone is slower than the target' if b['value'] < need else 'ceiling above target'} |")
 c = rows.get("consume_ceiling")
 if c and "workers" in rows:
     need = 0.50 * rows["workers"]["baseline"]
