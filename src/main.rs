@@ -231,6 +231,12 @@ enum BillsCommand {
 async fn main() -> ExitCode {
     // A `.env` file, if present, fills in what the environment does not set.
     let _ = dotenvy::dotenv();
+    // Errors are logged with their cause chain; capturing a backtrace for every one (anyhow
+    // does when RUST_BACKTRACE is set) costs time and memory on hot retry paths. Panics keep
+    // their backtraces.
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        std::env::set_var("RUST_LIB_BACKTRACE", "0");
+    }
     let args = Cli::parse();
     let settings = match Settings::from_env() {
         Ok(settings) => settings,
@@ -278,7 +284,7 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = ?e, "collector stopped");
+            tracing::error!(error = %format_args!("{e:#}"), "collector stopped");
             eprintln!("collector: {e:#}");
             ExitCode::FAILURE
         }

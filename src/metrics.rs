@@ -54,11 +54,11 @@ pub fn skypay_answered(action: &'static str, code: &'static str, elapsed: Durati
 /// Refreshes the gauges that are read from Postgres and RabbitMQ, then renders everything.
 pub async fn render(pool: &PgPool, amqp: Option<(&str, &Topology)>) -> String {
     if let Err(e) = database_gauges(pool).await {
-        tracing::warn!(error = ?e, "metrics: database gauges unavailable");
+        tracing::warn!(error = %format_args!("{e:#}"), "metrics: database gauges unavailable");
     }
     if let Some((url, topology)) = amqp {
         if let Err(e) = queue_gauges(url, topology).await {
-            tracing::warn!(error = ?e, "metrics: queue depths unavailable");
+            tracing::warn!(error = %format_args!("{e:#}"), "metrics: queue depths unavailable");
         }
     }
     handle().render()

@@ -32,7 +32,7 @@ impl IntoResponse for AdminError {
             AdminError::Invalid(e) => (StatusCode::UNPROCESSABLE_ENTITY, Some(e.field)),
             AdminError::Conflict(_) => (StatusCode::CONFLICT, None),
             AdminError::Internal(e) => {
-                tracing::error!(error = ?e, "admin request failed");
+                tracing::error!(error = %format_args!("{e:#}"), "admin request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, None)
             }
         };

@@ -266,7 +266,7 @@ async fn finish(state: &AppState, mut report: Report) -> OpsReport {
                 None
             }
             Err(e) => {
-                tracing::warn!(error = ?e, "dead-letter queue not reconciled");
+                tracing::warn!(error = %format_args!("{e:#}"), "dead-letter queue not reconciled");
                 Some(format!("dead-letter queue not reconciled: {e:#}"))
             }
         },

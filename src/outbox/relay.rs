@@ -128,9 +128,11 @@ pub async fn relay_batch(
         .await
         .context("Failed to mark outbox rows published")?;
     sqlx::query(
-        "WITH updated AS ( \
-             UPDATE collections SET status = 'published', published_at = now(), updated_at = now() \
-             WHERE id = ANY($1) AND status IN ('recorded', 'replayed') RETURNING id) \
+        "WITH locked AS (SELECT id FROM collections WHERE id = ANY($1) \
+             AND status IN ('recorded', 'replayed') ORDER BY id FOR UPDATE), \
+         updated AS ( \
+             UPDATE collections c SET status = 'published', published_at = now(), updated_at = now() \
+             FROM locked l WHERE c.id = l.id RETURNING c.id) \
          INSERT INTO collection_events (collection_id, event) SELECT id, 'published' FROM updated",
     )
     .bind(&collection_ids)
@@ -183,7 +185,7 @@ pub async fn run(
             break;
         };
         if let Err(e) = relay_on(&pool, &connection, &topology, &config, &cancel).await {
-            tracing::warn!(error = ?e, "relay interrupted; reconnecting");
+            tracing::warn!(error = %format_args!("{e:#}"), "relay interrupted; reconnecting");
         }
         let _ = connection.close(200, "relay stopping").await;
         if !cancel.is_cancelled() {
@@ -213,14 +215,14 @@ async fn relay_on(
             match purge_published(pool, config.retention, config.purge_batch).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(purged = n, "purged published outbox rows"),
-                Err(e) => tracing::warn!(error = ?e, "outbox purge failed"),
+                Err(e) => tracing::warn!(error = %format_args!("{e:#}"), "outbox purge failed"),
             }
         }
         if let Err(e) = drain(pool, &channel, topology, config).await {
             if !channel.status().connected() {
                 return Err(e.context("RabbitMQ channel closed"));
             }
-            tracing::warn!(error = ?e, "relay batch failed; retrying");
+            tracing::warn!(error = %format_args!("{e:#}"), "relay batch failed; retrying");
         }
         wait_for_work(&mut listener, pool, config.poll_interval, cancel).await;
     }

@@ -72,7 +72,7 @@ pub async fn collect(
             outcome.answer()
         }
         Err(e) => {
-            tracing::error!(error = ?e, "collect failed; nothing recorded");
+            tracing::error!(error = %format_args!("{e:#}"), "collect failed; nothing recorded");
             Answer::unexpected()
         }
     }

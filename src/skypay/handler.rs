@@ -180,7 +180,7 @@ async fn answer_action(state: &AppState, raw: &RawRequest, action: Action) -> An
                 {
                     Ok(()) => answer,
                     Err(err) => {
-                        tracing::error!(error = ?err, "could not record a refused collect");
+                        tracing::error!(error = %format_args!("{err:#}"), "could not record a refused collect");
                         Answer::unexpected()
                     }
                 }

@@ -17,7 +17,7 @@ pub async fn inquire(pool: &PgPool, req: &InquiryRequest) -> Answer {
     let bill = match db::bills::find(pool, req.control_number.as_str()).await {
         Ok(bill) => bill,
         Err(e) => {
-            tracing::error!(error = ?e, "inquiry failed");
+            tracing::error!(error = %format_args!("{e:#}"), "inquiry failed");
             return Answer::unexpected();
         }
     };

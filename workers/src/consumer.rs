@@ -89,7 +89,7 @@ impl Worker {
                 break;
             };
             if let Err(e) = self.consume(&connection, prefetch, &cancel).await {
-                tracing::warn!(error = ?e, "worker lost its RabbitMQ channel; reconnecting");
+                tracing::warn!(error = %format_args!("{e:#}"), "worker lost its RabbitMQ channel; reconnecting");
             }
             let _ = connection.close(200, "worker stopping").await;
             if !cancel.is_cancelled() {
@@ -152,7 +152,7 @@ impl Worker {
                 }
             }
             Err(e) => {
-                tracing::warn!(error = ?e, "delivery not handled; returning it to the queue");
+                tracing::warn!(error = %format_args!("{e:#}"), "delivery not handled; returning it to the queue");
                 let _ = delivery
                     .nack(BasicNackOptions {
                         requeue: true,
@@ -324,7 +324,7 @@ impl Worker {
                 Ok(value) => return Ok(value),
                 Err(e) if cancel.is_cancelled() => return Err(e),
                 Err(e) => {
-                    tracing::warn!(error = ?e, "database call failed; retrying");
+                    tracing::warn!(error = %format_args!("{e:#}"), "database call failed; retrying");
                     tokio::time::sleep(backoff(attempt)).await;
                     attempt += 1;
                 }

@@ -110,18 +110,21 @@ pub async fn mark_dead_lettered(
     Ok(())
 }
 
-/// Marks many collections posted (2xx) in one statement; returns the ids it changed.
+/// Marks many collections posted (2xx) in one statement; returns the ids it changed. Rows are
+/// locked in id order, as the relay locks them, so that two multi-row updates never deadlock.
 pub async fn mark_posted_many(
     pool: &PgPool,
     ids: &[Uuid],
     references: &[Option<String>],
 ) -> anyhow::Result<Vec<Uuid>> {
     sqlx::query_scalar(
-        "WITH input AS (SELECT * FROM unnest($1::uuid[], $2::text[]) AS t(id, reference)), \
+        "WITH input AS (SELECT DISTINCT ON (id) * FROM unnest($1::uuid[], $2::text[]) AS t(id, reference)), \
+         locked AS (SELECT c.id FROM collections c JOIN input i ON i.id = c.id \
+             WHERE c.status NOT IN ('posted', 'discarded') ORDER BY c.id FOR UPDATE OF c), \
          updated AS ( \
              UPDATE collections c SET status = 'posted', core_reference = COALESCE(i.reference, c.core_reference), \
                  posted_at = now(), attempts = c.attempts + 1, last_error = NULL, updated_at = now() \
-             FROM input i WHERE c.id = i.id AND c.status NOT IN ('posted', 'discarded') \
+             FROM input i, locked l WHERE c.id = i.id AND c.id = l.id \
              RETURNING c.id, c.attempts, i.reference), \
          events AS ( \
              INSERT INTO collection_events (collection_id, event, attempt, detail) \
