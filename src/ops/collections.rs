@@ -90,6 +90,17 @@ async fn history(pool: &PgPool, collection: Collection) -> Result<CollectionHist
         actor: None,
         at: collection.created_at,
     }];
+    // The first publication is the collection's `published_at`; publications after a replay
+    // are events of their own (the relay writes no event row for the common case).
+    if let Some(at) = collection.published_at {
+        history.push(Event {
+            event: "published".into(),
+            attempt: None,
+            detail: None,
+            actor: None,
+            at,
+        });
+    }
     let events: Vec<Event> = sqlx::query_as(
         "SELECT event, attempt, detail, actor, created_at AS at FROM collection_events \
          WHERE collection_id = $1 ORDER BY id",

@@ -56,7 +56,7 @@ pub async fn list(pool: &PgPool, filter: &Filter) -> anyhow::Result<Vec<DeadLett
     sqlx::query_as(
         "SELECT id AS collection_id, receipt_number, pay_channel, control_number, amount, attempts, \
              last_error AS reason, dead_lettered_at \
-         FROM collections WHERE status = 'dead_lettered' \
+         FROM collections WHERE status = 'dead_lettered' AND dead_lettered_at IS NOT NULL \
            AND ($1::uuid[] IS NULL OR id = ANY($1)) \
            AND ($2::text IS NULL OR last_error ILIKE $2) \
            AND ($3::text IS NULL OR control_number = upper(trim($3))) \

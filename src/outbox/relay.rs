@@ -54,7 +54,8 @@ impl Default for RelayConfig {
 struct Row {
     id: i64,
     collection_id: Uuid,
-    payload: serde_json::Value,
+    /// The event's JSON as Postgres stores it: published as is, never parsed here.
+    payload: String,
 }
 
 /// Claims one batch, publishes it, marks what the broker confirmed. Returns how many rows
@@ -67,7 +68,7 @@ pub async fn relay_batch(
 ) -> anyhow::Result<usize> {
     let mut tx = pool.begin().await.context("Failed to begin transaction")?;
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT id, collection_id, payload FROM outbox WHERE published_at IS NULL \
+        "SELECT id, collection_id, payload::text AS payload FROM outbox WHERE published_at IS NULL \
          ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
     )
     .bind(batch_size)
@@ -81,7 +82,7 @@ pub async fn relay_batch(
     let publishes = rows.iter().map(|row| {
         let exchange = exchange.as_str();
         async move {
-            let body = serde_json::to_vec(&row.payload)?;
+            let body = row.payload.as_bytes();
             let mut headers = FieldTable::default();
             headers.insert(ATTEMPT_HEADER.into(), AMQPValue::LongLongInt(0));
             headers.insert("x-outbox-id".into(), AMQPValue::LongLongInt(row.id));
@@ -95,7 +96,7 @@ pub async fn relay_batch(
                 ..Default::default()
             };
             let confirm = channel
-                .basic_publish(exchange, POSTING_KEY, options, &body, properties)
+                .basic_publish(exchange, POSTING_KEY, options, body, properties)
                 .await?
                 .await?;
             match confirm {
@@ -128,12 +129,14 @@ pub async fn relay_batch(
         .await
         .context("Failed to mark outbox rows published")?;
     sqlx::query(
-        "WITH locked AS (SELECT id FROM collections WHERE id = ANY($1) \
+        "WITH locked AS (SELECT id, status FROM collections WHERE id = ANY($1) \
              AND status IN ('recorded', 'replayed') ORDER BY id FOR UPDATE), \
          updated AS ( \
-             UPDATE collections c SET status = 'published', published_at = now(), updated_at = now() \
-             FROM locked l WHERE c.id = l.id RETURNING c.id) \
-         INSERT INTO collection_events (collection_id, event) SELECT id, 'published' FROM updated",
+             UPDATE collections c SET status = 'published', \
+                 published_at = COALESCE(c.published_at, now()), updated_at = now() \
+             FROM locked l WHERE c.id = l.id RETURNING c.id, l.status AS was) \
+         INSERT INTO collection_events (collection_id, event) \
+         SELECT id, 'published' FROM updated WHERE was = 'replayed'",
     )
     .bind(&collection_ids)
     .execute(&mut *tx)
