@@ -387,10 +387,7 @@ async fn publish(
     count: usize,
     window: usize,
 ) -> anyhow::Result<()> {
-    use lapin::options::{
-        BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions, QueuePurgeOptions,
-    };
-    use lapin::types::FieldTable;
+    use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, QueuePurgeOptions};
     let bodies = payloads(database, count).await?;
     let props = lapin::ConnectionProperties::default()
         .with_executor(tokio_executor_trait::Tokio::current())
@@ -400,21 +397,7 @@ async fn publish(
     channel
         .confirm_select(ConfirmSelectOptions::default())
         .await?;
-    let mut args = FieldTable::default();
-    args.insert(
-        "x-queue-type".into(),
-        lapin::types::AMQPValue::LongString("quorum".into()),
-    );
-    channel
-        .queue_declare(
-            queue,
-            QueueDeclareOptions {
-                durable: true,
-                ..Default::default()
-            },
-            args,
-        )
-        .await?;
+    scratch_queue(&channel, queue).await?;
     let start = Instant::now();
     for chunk in bodies.chunks(window) {
         let mut confirms = Vec::with_capacity(chunk.len());
@@ -509,7 +492,7 @@ async fn consume(amqp: &str, queue: &str, count: usize, prefetch: u16) -> anyhow
     use futures::StreamExt;
     use lapin::options::{
         BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
-        ConfirmSelectOptions, QueueDeclareOptions,
+        ConfirmSelectOptions,
     };
     use lapin::types::FieldTable;
     let connection = workers::broker::connect(amqp).await?;
@@ -517,21 +500,7 @@ async fn consume(amqp: &str, queue: &str, count: usize, prefetch: u16) -> anyhow
     channel
         .confirm_select(ConfirmSelectOptions::default())
         .await?;
-    let mut args = FieldTable::default();
-    args.insert(
-        "x-queue-type".into(),
-        lapin::types::AMQPValue::LongString("quorum".into()),
-    );
-    channel
-        .queue_declare(
-            queue,
-            QueueDeclareOptions {
-                durable: true,
-                ..Default::default()
-            },
-            args,
-        )
-        .await?;
+    scratch_queue(&channel, queue).await?;
     let body = br#"{"collectionId":"00000000-0000-0000-0000-000000000000","amount":"10.50"}"#;
     for chunk in (0..count).collect::<Vec<_>>().chunks(500) {
         let mut confirms = Vec::new();
@@ -611,5 +580,20 @@ async fn bare_server(database: &str, listen: &str) -> anyhow::Result<()> {
         .with_state(pool);
     let listener = tokio::net::TcpListener::bind(listen).await?;
     axum::serve(listener, app).await?;
+    Ok(())
+}
+
+/// A durable quorum queue like the posting queue, for the bare baselines.
+async fn scratch_queue(channel: &lapin::Channel, queue: &str) -> anyhow::Result<()> {
+    let mut args = lapin::types::FieldTable::default();
+    args.insert(
+        "x-queue-type".into(),
+        lapin::types::AMQPValue::LongString("quorum".into()),
+    );
+    let options = lapin::options::QueueDeclareOptions {
+        durable: true,
+        ..Default::default()
+    };
+    channel.queue_declare(queue, options, args).await?;
     Ok(())
 }

@@ -212,6 +212,22 @@ impl Pipeline {
         }
     }
 
+    /// Waits until `n` collections are posted, then checks the core's record: every one
+    /// arrived (nothing lost) under its own key (nothing posted twice).
+    pub async fn assert_all_posted_once(&self, core: &Core, n: usize, limit: Duration) {
+        self.wait_count(
+            "SELECT count(*) FROM collections WHERE status = 'posted'",
+            n as i64,
+            limit,
+        )
+        .await;
+        let posted = core.core.posted();
+        assert_eq!(posted.len(), n, "nothing lost");
+        let keys: std::collections::HashSet<&str> =
+            posted.iter().map(|p| p.idempotency_key.as_str()).collect();
+        assert_eq!(keys.len(), n, "nothing posted twice");
+    }
+
     /// Messages ready in `queue`.
     pub async fn depth(&self, queue: &str) -> u32 {
         let connection = broker::connect(&amqp_url()).await.unwrap();

@@ -39,14 +39,8 @@ async fn postgres_connections_killed_mid_run_lose_nothing() {
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
     assert!(kills > 10);
-    p.wait_count(
-        "SELECT count(*) FROM collections WHERE status = 'posted'",
-        N as i64,
-        Duration::from_secs(60),
-    )
-    .await;
-    let posted = core.core.posted();
-    assert_eq!(posted.len(), N, "nothing lost");
+    p.assert_all_posted_once(&core, N, Duration::from_secs(60))
+        .await;
     let unpublished: i64 =
         sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
             .fetch_one(&p.db.pool)

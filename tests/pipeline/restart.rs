@@ -59,17 +59,8 @@ async fn a_broker_restart_mid_run_loses_nothing_and_posts_nothing_twice() {
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     rabbitmqctl(&["start_app"]).expect("start_app");
-    p.wait_count(
-        "SELECT count(*) FROM collections WHERE status = 'posted'",
-        N as i64,
-        Duration::from_secs(120),
-    )
-    .await;
-    let posted = core.core.posted();
-    assert_eq!(posted.len(), N, "nothing lost");
-    let keys: std::collections::HashSet<&str> =
-        posted.iter().map(|p| p.idempotency_key.as_str()).collect();
-    assert_eq!(keys.len(), N, "nothing posted twice");
+    p.assert_all_posted_once(&core, N, Duration::from_secs(120))
+        .await;
     core.stop();
     p.teardown().await;
 }

@@ -25,17 +25,8 @@ async fn two_relays_and_two_workers_post_thousands_of_collects_once_each() {
     p.spawn_relay();
     p.spawn_worker(&core.url, Duration::from_secs(2));
     p.spawn_worker(&core.url, Duration::from_secs(2));
-    p.wait_count(
-        "SELECT count(*) FROM collections WHERE status = 'posted'",
-        N as i64,
-        Duration::from_secs(120),
-    )
-    .await;
-    let posted = core.core.posted();
-    assert_eq!(posted.len(), N, "every collection reached the core");
-    let keys: std::collections::HashSet<&str> =
-        posted.iter().map(|p| p.idempotency_key.as_str()).collect();
-    assert_eq!(keys.len(), N, "no collection posted twice");
+    p.assert_all_posted_once(&core, N, Duration::from_secs(120))
+        .await;
     let unpublished: i64 =
         sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
             .fetch_one(&p.db.pool)
