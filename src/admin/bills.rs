@@ -1,7 +1,9 @@
 //! Bills as the core loan system registers them: `PUT`, `GET`, `POST …/cancel`.
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
+
+use super::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 

@@ -3,6 +3,7 @@
 
 pub mod bills;
 pub mod error;
+pub mod extract;
 pub mod ops;
 
 use axum::extract::{Request, State};

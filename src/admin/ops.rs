@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+
+use super::extract::{Path, Query};
 use axum::http::HeaderMap;
 use axum::Json;
 use serde::{Deserialize, Serialize};

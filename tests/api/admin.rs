@@ -214,3 +214,33 @@ async fn health_and_readiness_on_both_listeners() {
     assert_eq!(ready.status(), 503);
     app.teardown().await;
 }
+
+#[tokio::test]
+async fn malformed_ids_and_queries_get_a_json_400() {
+    let app = spawn_app().await;
+    for path in [
+        "/internal/dead-letters/not-a-uuid",
+        "/internal/flags?limit=many",
+        "/internal/collections?channel=ten",
+        "/internal/flags/abc/resolve",
+    ] {
+        let method = if path.ends_with("resolve") {
+            Method::POST
+        } else {
+            Method::GET
+        };
+        let response = app
+            .admin_request(method, path)
+            .json(&json!({"note": "x"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{path}");
+        let body: Value = response
+            .json()
+            .await
+            .unwrap_or_else(|_| panic!("{path}: not JSON"));
+        assert!(body["error"].is_string(), "{path}: {body}");
+    }
+    app.teardown().await;
+}
