@@ -58,6 +58,7 @@ impl Handled {
 pub struct Worker {
     pool: PgPool,
     posted: store::PostedRecorder,
+    statuses: store::StatusReader,
     core: CoreClient,
     topology: Topology,
     /// Called with every outcome (metrics).
@@ -68,6 +69,7 @@ impl Worker {
     pub fn new(pool: PgPool, core: CoreClient, topology: Topology) -> Self {
         Self {
             posted: store::PostedRecorder::spawn(pool.clone(), 256),
+            statuses: store::StatusReader::spawn(pool.clone(), 256),
             pool,
             core,
             topology,
@@ -188,9 +190,7 @@ impl Worker {
             }
         };
         let id = event.collection_id;
-        let status = self
-            .with_db(cancel, || store::status(&self.pool, id))
-            .await?;
+        let status = self.with_db(cancel, || self.statuses.status(id)).await?;
         match status.as_deref() {
             None => {
                 self.publish(

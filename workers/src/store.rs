@@ -192,3 +192,62 @@ impl PostedRecorder {
             .map_err(|e| anyhow::anyhow!(e))
     }
 }
+
+type StatusItem = (
+    Uuid,
+    tokio::sync::oneshot::Sender<Result<Option<String>, String>>,
+);
+
+/// Batched status reads: the deliveries in flight ask together, one round trip for many,
+/// the read-side twin of [`PostedRecorder`].
+#[derive(Clone)]
+pub struct StatusReader {
+    tx: tokio::sync::mpsc::Sender<StatusItem>,
+}
+
+impl StatusReader {
+    /// Starts the reader task; it stops when the last clone is dropped.
+    pub fn spawn(pool: PgPool, max_batch: usize) -> Self {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<StatusItem>(max_batch.max(1) * 4);
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < max_batch {
+                    match rx.try_recv() {
+                        Ok(item) => batch.push(item),
+                        Err(_) => break,
+                    }
+                }
+                let ids: Vec<Uuid> = batch.iter().map(|(id, _)| *id).collect();
+                let result: Result<Vec<(Uuid, String)>, sqlx::Error> =
+                    sqlx::query_as("SELECT id, status FROM collections WHERE id = ANY($1)")
+                        .bind(&ids)
+                        .fetch_all(&pool)
+                        .await;
+                for (id, reply) in batch {
+                    let _ = reply.send(match &result {
+                        Ok(rows) => Ok(rows
+                            .iter()
+                            .find(|(row, _)| *row == id)
+                            .map(|(_, s)| s.clone())),
+                        Err(e) => Err(format!("Failed to read collection status: {e}")),
+                    });
+                }
+            }
+        });
+        Self { tx }
+    }
+
+    /// The collection's status, `None` if there is no such collection.
+    pub async fn status(&self, id: Uuid) -> anyhow::Result<Option<String>> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.tx
+            .send((id, reply))
+            .await
+            .map_err(|_| anyhow::anyhow!("status reader stopped"))?;
+        answer
+            .await
+            .map_err(|_| anyhow::anyhow!("status reader stopped"))?
+            .map_err(|e| anyhow::anyhow!(e))
+    }
+}
