@@ -2,6 +2,7 @@
 //! consumer that posts collections to the core loan system, the retry / dead-letter policy,
 //! and `fake-core`, the stand-in core loan system.
 
+pub mod batch;
 pub mod broker;
 pub mod consumer;
 pub mod core_client;

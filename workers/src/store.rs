@@ -5,6 +5,8 @@ use anyhow::Context;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::batch::Batcher;
+
 /// Statuses after which a message for the collection is acknowledged without posting.
 pub const FINAL_STATUSES: [&str; 2] = ["posted", "discarded"];
 
@@ -138,116 +140,66 @@ pub async fn mark_posted_many(
     .context("Failed to mark collections posted")
 }
 
-type PostedItem = (
-    Uuid,
-    Option<String>,
-    tokio::sync::oneshot::Sender<Result<bool, String>>,
-);
-
 /// Group commit for the common outcome: the "posted" records of every delivery in flight are
 /// written together, one transaction (one WAL flush) for many payments, instead of one each.
 /// A caller waits for its own record to be durable before it acks.
 #[derive(Clone)]
-pub struct PostedRecorder {
-    tx: tokio::sync::mpsc::Sender<PostedItem>,
-}
+pub struct PostedRecorder(Batcher<(Uuid, Option<String>), bool>);
 
 impl PostedRecorder {
     /// Starts the writer task; it stops when the last clone is dropped.
     pub fn spawn(pool: PgPool, max_batch: usize) -> Self {
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<PostedItem>(max_batch.max(1) * 4);
-        tokio::spawn(async move {
-            while let Some(first) = rx.recv().await {
-                let mut batch = vec![first];
-                while batch.len() < max_batch {
-                    match rx.try_recv() {
-                        Ok(item) => batch.push(item),
-                        Err(_) => break,
-                    }
+        Self(Batcher::spawn(
+            max_batch,
+            move |items: Vec<(Uuid, Option<String>)>| {
+                let pool = pool.clone();
+                async move {
+                    let (ids, refs): (Vec<Uuid>, Vec<Option<String>>) =
+                        items.iter().cloned().unzip();
+                    let changed = mark_posted_many(&pool, &ids, &refs).await?;
+                    Ok(ids.iter().map(|id| changed.contains(id)).collect())
                 }
-                let ids: Vec<Uuid> = batch.iter().map(|(id, _, _)| *id).collect();
-                let refs: Vec<Option<String>> = batch.iter().map(|(_, r, _)| r.clone()).collect();
-                let result = mark_posted_many(&pool, &ids, &refs).await;
-                for (id, _, reply) in batch {
-                    let _ = reply.send(match &result {
-                        Ok(changed) => Ok(changed.contains(&id)),
-                        Err(e) => Err(format!("{e:#}")),
-                    });
-                }
-            }
-        });
-        Self { tx }
+            },
+        ))
     }
 
     /// Records one collection as posted; `false` if it was already posted or discarded.
     pub async fn record(&self, id: Uuid, reference: Option<String>) -> anyhow::Result<bool> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        self.tx
-            .send((id, reference, reply))
-            .await
-            .map_err(|_| anyhow::anyhow!("posted recorder stopped"))?;
-        answer
-            .await
-            .map_err(|_| anyhow::anyhow!("posted recorder stopped"))?
-            .map_err(|e| anyhow::anyhow!(e))
+        self.0.call((id, reference)).await
     }
 }
-
-type StatusItem = (
-    Uuid,
-    tokio::sync::oneshot::Sender<Result<Option<String>, String>>,
-);
 
 /// Batched status reads: the deliveries in flight ask together, one round trip for many,
 /// the read-side twin of [`PostedRecorder`].
 #[derive(Clone)]
-pub struct StatusReader {
-    tx: tokio::sync::mpsc::Sender<StatusItem>,
-}
+pub struct StatusReader(Batcher<Uuid, Option<String>>);
 
 impl StatusReader {
     /// Starts the reader task; it stops when the last clone is dropped.
     pub fn spawn(pool: PgPool, max_batch: usize) -> Self {
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<StatusItem>(max_batch.max(1) * 4);
-        tokio::spawn(async move {
-            while let Some(first) = rx.recv().await {
-                let mut batch = vec![first];
-                while batch.len() < max_batch {
-                    match rx.try_recv() {
-                        Ok(item) => batch.push(item),
-                        Err(_) => break,
-                    }
-                }
-                let ids: Vec<Uuid> = batch.iter().map(|(id, _)| *id).collect();
-                let result: Result<Vec<(Uuid, String)>, sqlx::Error> =
+        Self(Batcher::spawn(max_batch, move |ids: Vec<Uuid>| {
+            let pool = pool.clone();
+            async move {
+                let rows: Vec<(Uuid, String)> =
                     sqlx::query_as("SELECT id, status FROM collections WHERE id = ANY($1)")
                         .bind(&ids)
                         .fetch_all(&pool)
-                        .await;
-                for (id, reply) in batch {
-                    let _ = reply.send(match &result {
-                        Ok(rows) => Ok(rows
-                            .iter()
-                            .find(|(row, _)| *row == id)
-                            .map(|(_, s)| s.clone())),
-                        Err(e) => Err(format!("Failed to read collection status: {e}")),
-                    });
-                }
+                        .await
+                        .context("Failed to read collection statuses")?;
+                Ok(ids
+                    .iter()
+                    .map(|id| {
+                        rows.iter()
+                            .find(|(row, _)| row == id)
+                            .map(|(_, s)| s.clone())
+                    })
+                    .collect())
             }
-        });
-        Self { tx }
+        }))
     }
 
     /// The collection's status, `None` if there is no such collection.
     pub async fn status(&self, id: Uuid) -> anyhow::Result<Option<String>> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        self.tx
-            .send((id, reply))
-            .await
-            .map_err(|_| anyhow::anyhow!("status reader stopped"))?;
-        answer
-            .await
-            .map_err(|_| anyhow::anyhow!("status reader stopped"))?
-            .map_err(|e| anyhow::anyhow!(e))
+        self.0.call(id).await
     }
 }

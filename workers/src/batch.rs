@@ -1,0 +1,113 @@
+//! Batching many concurrent callers' database calls into one: callers send their input and
+//! wait; one task takes whatever has queued up (up to a limit), runs one call for all of it,
+//! and answers each caller. Under load the batches grow by themselves (group commit).
+
+use std::future::Future;
+
+use tokio::sync::{mpsc, oneshot};
+
+type Item<I, O> = (I, oneshot::Sender<Result<O, String>>);
+
+pub struct Batcher<I, O> {
+    tx: mpsc::Sender<Item<I, O>>,
+}
+
+impl<I, O> Clone for Batcher<I, O> {
+    fn clone(&self) -> Self {
+        Self {
+            tx: self.tx.clone(),
+        }
+    }
+}
+
+impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
+    /// `run` gets the inputs of one batch and returns one output per input, in order. The
+    /// task stops when the last clone of the batcher is dropped.
+    pub fn spawn<F, Fut>(max_batch: usize, run: F) -> Self
+    where
+        F: Fn(Vec<I>) -> Fut + Send + 'static,
+        Fut: Future<Output = anyhow::Result<Vec<O>>> + Send,
+    {
+        let max_batch = max_batch.max(1);
+        let (tx, mut rx) = mpsc::channel::<Item<I, O>>(max_batch * 4);
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < max_batch {
+                    match rx.try_recv() {
+                        Ok(item) => batch.push(item),
+                        Err(_) => break,
+                    }
+                }
+                let (inputs, replies): (Vec<I>, Vec<_>) = batch.into_iter().unzip();
+                match run(inputs).await {
+                    Ok(outputs) if outputs.len() == replies.len() => {
+                        for (reply, output) in replies.into_iter().zip(outputs) {
+                            let _ = reply.send(Ok(output));
+                        }
+                    }
+                    Ok(_) => {
+                        reply_all(replies, "batch returned the wrong number of results".into())
+                    }
+                    Err(e) => reply_all(replies, format!("{e:#}")),
+                }
+            }
+        });
+        Self { tx }
+    }
+
+    /// Queues `input` and waits for its batch's answer.
+    pub async fn call(&self, input: I) -> anyhow::Result<O> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send((input, reply))
+            .await
+            .map_err(|_| anyhow::anyhow!("batcher stopped"))?;
+        answer
+            .await
+            .map_err(|_| anyhow::anyhow!("batcher stopped"))?
+            .map_err(|e| anyhow::anyhow!(e))
+    }
+}
+
+fn reply_all<O>(replies: Vec<oneshot::Sender<Result<O, String>>>, error: String) {
+    for reply in replies {
+        let _ = reply.send(Err(error.clone()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn every_caller_gets_its_own_answer_and_batches_form_under_load() {
+        let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = calls.clone();
+        let batcher = Batcher::spawn(64, move |inputs: Vec<u32>| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                Ok(inputs.iter().map(|i| i * 2).collect())
+            }
+        });
+        let answers = futures::future::join_all((0..200u32).map(|i| {
+            let b = batcher.clone();
+            async move { b.call(i).await.unwrap() }
+        }))
+        .await;
+        assert_eq!(answers, (0..200u32).map(|i| i * 2).collect::<Vec<_>>());
+        assert!(
+            calls.load(std::sync::atomic::Ordering::SeqCst) < 50,
+            "200 callers shared fewer calls"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_error_reaches_every_caller_of_the_batch() {
+        let batcher: Batcher<u32, u32> =
+            Batcher::spawn(8, |_: Vec<u32>| async { anyhow::bail!("database down") });
+        let err = batcher.call(1).await.unwrap_err();
+        assert!(err.to_string().contains("database down"));
+    }
+}
