@@ -52,7 +52,8 @@ impl Amount {
         Self::try_from_decimal(value)
     }
 
-    /// The same rules for a value that is already a decimal.
+    /// The same rules for a value that is already a decimal (read back from the database,
+    /// built in tests). Held at scale 2, so `3900`, `3900.0` and `3900.000` are one value.
     pub fn try_from_decimal(value: Decimal) -> Result<Self, FieldError> {
         if value <= Decimal::ZERO {
             return Err(FieldError::new(FIELD, "must be greater than 0"));
@@ -63,9 +64,12 @@ impl Amount {
         if value.normalize().scale() > 2 {
             return Err(FieldError::new(FIELD, "at most 2 decimal places"));
         }
-        Ok(Self(value))
+        let mut exact = value;
+        exact.rescale(2); // lossless: the scale check above passed
+        Ok(Self(exact))
     }
 
+    /// The exact decimal, for arithmetic against the bill's outstanding amount.
     pub fn value(self) -> Decimal {
         self.0
     }
@@ -135,6 +139,18 @@ mod tests {
             let err = Amount::parse(raw).unwrap_err();
             assert_eq!(err.field, "amount", "{raw}");
         }
+    }
+
+    #[test]
+    fn decimals_follow_the_same_rules() {
+        let exact = Amount::try_from_decimal(Decimal::new(3_900_000, 3)).unwrap();
+        assert_eq!(exact.value().scale(), 2);
+        assert_eq!(exact, Amount::parse("3900").unwrap());
+        for bad in [Decimal::ZERO, Decimal::new(-1, 0), Decimal::new(1, 3)] {
+            assert_eq!(Amount::try_from_decimal(bad).unwrap_err().field, "amount");
+        }
+        let relabelled = Amount::parse("x").unwrap_err().with_field("amountDue");
+        assert_eq!(relabelled.field, "amountDue");
     }
 
     #[test]

@@ -11,6 +11,8 @@ const FIELD: &str = "controlNumber";
 pub struct ControlNumber(String);
 
 impl ControlNumber {
+    /// Only outer whitespace is forgiven: an inner space or a full-width digit is a different
+    /// string, and a control number that only nearly matches a bill must not find it.
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let text = raw.trim().to_ascii_uppercase();
         let bytes = text.as_bytes();
@@ -30,10 +32,12 @@ impl ControlNumber {
         Ok(Self(text))
     }
 
+    /// The canonical (upper-case) text, as stored and looked up.
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
+    /// The canonical text without a copy, for database binds.
     pub fn into_string(self) -> String {
         self.0
     }

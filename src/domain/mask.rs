@@ -38,6 +38,10 @@ mod tests {
         assert_eq!(name("Ñora"), "Ñ***");
         assert_eq!(phone("09221008333"), "********333");
         assert_eq!(phone("123"), "***");
+        assert_eq!(phone("+63 922 100 8333"), "*************333");
+        assert_eq!(phone("ñ09221008333"), "*********333");
+        assert_eq!(phone(""), "");
         assert_eq!(address("1740 Mabini St"), "***(14)");
+        assert_eq!(address("Ñiño"), "***(4)");
     }
 }

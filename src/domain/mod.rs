@@ -23,4 +23,4 @@ pub use pay_channel::PayChannel;
 pub use payer::PayerName;
 pub use phone::{MobilePhone, Phone};
 pub use receipt::ReceiptNumber;
-pub use time::{format_collected_at, format_response_time, manila, parse_collected_time};
+pub use time::{format_collected_at, format_response_time, manila, parse_collected_time, MANILA};

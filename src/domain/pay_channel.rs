@@ -21,6 +21,7 @@ impl PayChannel {
         Self::from_code(code)
     }
 
+    /// The same range check for a JSON integer or a value read back from the database.
     pub fn from_code(code: i32) -> Result<Self, FieldError> {
         if (1..=99_999).contains(&code) {
             Ok(Self(code))
@@ -29,6 +30,7 @@ impl PayChannel {
         }
     }
 
+    /// The code as stored: part of the idempotency key.
     pub fn code(self) -> i32 {
         self.0
     }
@@ -68,6 +70,9 @@ mod tests {
         assert_eq!(PayChannel::parse(" 01 ").unwrap().code(), 1);
         assert_eq!(PayChannel::parse("10").unwrap().name(), Some("7-Eleven"));
         assert_eq!(PayChannel::parse("777").unwrap().name(), None);
+        assert_eq!(PayChannel::from_code(99).unwrap().name(), Some("others"));
+        assert!(PayChannel::from_code(0).is_err());
+        assert!(PayChannel::from_code(100_000).is_err());
         for raw in ["", "-1", "1.5", "abc", "0", "100000", "99999999999"] {
             assert_eq!(
                 PayChannel::parse(raw).unwrap_err().field,

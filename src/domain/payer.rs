@@ -10,6 +10,8 @@ pub struct PayerName {
 }
 
 impl PayerName {
+    /// The `payerName` answer. Inner empty parts stay (positions matter to SkyPay's reader);
+    /// only trailing ones go.
     pub fn joined(&self) -> String {
         let parts = [
             self.last.trim(),

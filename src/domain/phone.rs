@@ -30,6 +30,7 @@ pub fn normalise_mobile(raw: &str) -> Option<String> {
 pub struct Phone(String);
 
 impl Phone {
+    /// Trimmed, 1–50 characters; a mobile number is normalised so it compares with the bill's.
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let text = raw.trim();
         if text.is_empty() {
@@ -43,10 +44,12 @@ impl Phone {
         ))
     }
 
+    /// The normalised mobile, or the text as sent.
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
+    /// Whether it normalised to `09XXXXXXXXX` (only then is it comparable with the bill's).
     pub fn is_mobile(&self) -> bool {
         normalise_mobile(&self.0).as_deref() == Some(self.0.as_str())
     }
@@ -58,12 +61,14 @@ impl Phone {
 pub struct MobilePhone(String);
 
 impl MobilePhone {
+    /// Refuses anything `normalise_mobile` does not accept: a bill must carry an answerable phone.
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         normalise_mobile(raw.trim()).map(Self).ok_or_else(|| {
             FieldError::new(FIELD, "must be a Philippine mobile number like 09221008333")
         })
     }
 
+    /// Always `09XXXXXXXXX`.
     pub fn as_str(&self) -> &str {
         &self.0
     }

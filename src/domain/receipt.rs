@@ -6,6 +6,7 @@ use super::FieldError;
 
 const FIELD: &str = "receiptNumber";
 
+/// Kept exactly as sent (trimmed only): receipts are compared, never reinterpreted.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ReceiptNumber(String);
 
@@ -29,6 +30,7 @@ impl ReceiptNumber {
         Ok(Self(text.to_owned()))
     }
 
+    /// The receipt text, for the `(payChannel, receiptNumber)` unique key.
     pub fn as_str(&self) -> &str {
         &self.0
     }

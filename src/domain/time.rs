@@ -6,9 +6,15 @@ use super::FieldError;
 
 const FIELD: &str = "collectedTime";
 
-/// UTC+08:00.
+/// UTC+08:00: Philippine time has no DST, so a fixed offset is exact (no tz database needed).
+pub const MANILA: FixedOffset = match FixedOffset::east_opt(8 * 3600) {
+    Some(offset) => offset,
+    None => panic!("+08:00 is a valid offset"),
+};
+
+/// [`MANILA`] as a function, for callers written before the constant existed.
 pub fn manila() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("+08:00 is a valid offset")
+    MANILA
 }
 
 /// `yyyy-MM-dd HH:mm:ss` in Philippine time; also a `T` separator, fractional seconds, and an
@@ -83,6 +89,13 @@ mod tests {
             utc("2018-06-18T17:52:10.123456-05:00"),
             "2018-06-18 22:52:10.123"
         );
+        assert_eq!(
+            utc("2018-06-18 17:52:10.123456789012"),
+            "2018-06-18 09:52:10.123"
+        );
+        // chrono tolerates a space before the offset; unambiguous, so kept.
+        assert_eq!(utc("2018-06-18 17:52:10 +08:00"), "2018-06-18 09:52:10.000");
+        assert_eq!(MANILA.local_minus_utc(), 8 * 3600);
     }
 
     #[test]
@@ -98,6 +111,7 @@ mod tests {
             "yesterday",
             "2018-06-18 17:52:10 PHT",
             "2018-06-1é 17:52:10",
+            "2018-06-18 17:52:10.",
         ] {
             assert_eq!(
                 parse_collected_time(raw).unwrap_err().field,
