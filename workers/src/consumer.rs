@@ -61,8 +61,6 @@ pub struct Worker {
     statuses: store::StatusReader,
     core: CoreClient,
     topology: Topology,
-    /// Called with every outcome (metrics).
-    observer: Box<dyn Fn(Handled) + Send + Sync>,
 }
 
 impl Worker {
@@ -73,13 +71,7 @@ impl Worker {
             pool,
             core,
             topology,
-            observer: Box::new(|_| {}),
         }
-    }
-
-    pub fn with_observer(mut self, observer: impl Fn(Handled) + Send + Sync + 'static) -> Self {
-        self.observer = Box::new(observer);
-        self
     }
 
     /// Consumes until `cancel` fires, reconnecting to RabbitMQ by itself. On cancel it stops
@@ -148,7 +140,6 @@ impl Worker {
             Ok(outcome) => {
                 metrics::counter!("collector_worker_outcomes_total", "outcome" => outcome.as_str())
                     .increment(1);
-                (self.observer)(outcome);
                 if let Err(e) = delivery.ack(BasicAckOptions::default()).await {
                     tracing::warn!(error = %e, "ack failed; the message will be redelivered");
                 }
