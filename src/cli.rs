@@ -18,10 +18,6 @@ use crate::db;
 use crate::outbox::relay::{self, RelayConfig};
 use crate::server::{Api, AppState};
 
-/// Connections per process: enough for 2-core machines under load, few enough that several
-/// processes share Postgres' default 100.
-const POOL_SIZE: u32 = 20;
-
 /// Options of the posting workers.
 #[derive(Debug, Clone)]
 pub struct WorkerOptions {
@@ -34,7 +30,7 @@ pub struct WorkerOptions {
 pub fn connect(settings: &Settings) -> anyhow::Result<PgPool> {
     Ok(db::pool(
         db::connect_options(settings.require_database_url()?)?,
-        POOL_SIZE,
+        settings.database_pool_size,
     ))
 }
 

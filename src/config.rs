@@ -59,6 +59,9 @@ pub enum LogFormat {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub database_url: Option<String>,
+    /// Connections each process may open (`DATABASE_POOL_SIZE`, default 20). Several
+    /// processes share Postgres' `max_connections` (100 by default): size them to fit.
+    pub database_pool_size: u32,
     pub amqp_url: Option<String>,
     pub amqp_prefix: String,
     pub core_loan_url: Option<String>,
@@ -132,6 +135,7 @@ impl Settings {
             database_url,
             amqp_url,
             amqp_prefix: parse_prefix(get("AMQP_PREFIX"))?,
+            database_pool_size: parse_pool_size(get("DATABASE_POOL_SIZE"))?,
             core_loan_url,
             core_loan_token: get("CORE_LOAN_TOKEN").map(Secret::new),
             listen_addr: parse_addr("LISTEN_ADDR", get("LISTEN_ADDR"), "0.0.0.0:8080")?,
@@ -230,6 +234,17 @@ fn parse_prefix(raw: Option<String>) -> Result<String, ConfigError> {
             "AMQP_PREFIX",
             "must be at most 100 of [A-Za-z0-9._-]",
         ))
+    }
+}
+
+fn parse_pool_size(raw: Option<String>) -> Result<u32, ConfigError> {
+    let Some(raw) = raw else { return Ok(20) };
+    match raw.parse::<u32>() {
+        Ok(n) if (1..=500).contains(&n) => Ok(n),
+        _ => Err(ConfigError::new(
+            "DATABASE_POOL_SIZE",
+            format!("`{raw}` is not a whole number from 1 to 500"),
+        )),
     }
 }
 
@@ -347,6 +362,7 @@ mod tests {
         assert_eq!(s.listen_addr.to_string(), "0.0.0.0:8080");
         assert_eq!(s.admin_listen_addr.to_string(), "127.0.0.1:9090");
         assert_eq!(s.amqp_prefix, "collector");
+        assert_eq!(s.database_pool_size, 20);
         assert!(!s.require_encryption);
         assert_eq!(s.overpayment, OverpaymentPolicy::Refuse);
         assert_eq!(s.retry_schedule.len(), 6);
@@ -370,6 +386,7 @@ mod tests {
             ("RETRY_SCHEDULE", "10s,soon"),
             ("AMQP_PREFIX", "has space"),
             ("LOG_FORMAT", "xml"),
+            ("DATABASE_POOL_SIZE", "0"),
         ];
         for (var, value) in cases {
             let err = load(&[(var, value)]).expect_err(var);

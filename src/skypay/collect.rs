@@ -2,7 +2,10 @@
 //!
 //! The repeat check, the bill lock, the rule, and the writes (collection, bill, outbox event,
 //! flags; or the refusal and its flag) all happen in one transaction. `1000` is returned only
-//! after it commits; any database error rolls everything back and answers `-1009`.
+//! after it commits; any database error rolls everything back and answers `-1009`. A commit
+//! whose answer is lost is resolved on another connection before we answer.
+
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::Utc;
@@ -72,7 +75,7 @@ pub async fn collect(
             outcome.answer()
         }
         Err(e) => {
-            tracing::error!(error = %format_args!("{e:#}"), "collect failed; nothing recorded");
+            tracing::error!(error = %format_args!("{e:#}"), "collect failed; answered -1009");
             Answer::unexpected()
         }
     }
@@ -173,8 +176,47 @@ pub async fn record(
         let details = json!({ "earlierCollections": nearby, "windowMinutes": DOUBLE_PAYMENT_WINDOW.num_minutes() });
         db::flags::insert(&mut tx, &flag(FlagKind::SuspectedDoublePayment, details)).await?;
     }
-    tx.commit().await.context("Failed to commit collection")?;
+    if let Err(e) = tx.commit().await {
+        return resolve_lost_commit(pool, &bill.control_number, id, e.into()).await;
+    }
     Ok(CollectOutcome::Recorded(id))
+}
+
+/// How long a collect keeps asking whether its commit went through before it gives up.
+const COMMIT_RESOLUTION: Duration = Duration::from_secs(8);
+
+/// `COMMIT` was sent but its answer never came back (the connection broke): Postgres may have
+/// committed. Answering `-1009` ("nothing recorded") for a committed collection would let the
+/// store hand the cash back while we post the payment, so ask on another connection first.
+async fn resolve_lost_commit(
+    pool: &PgPool,
+    control_number: &str,
+    id: Uuid,
+    error: anyhow::Error,
+) -> anyhow::Result<CollectOutcome> {
+    let deadline = Instant::now() + COMMIT_RESOLUTION;
+    loop {
+        match db::collections::committed(pool, control_number, id).await {
+            Ok(true) => {
+                tracing::warn!(collection = %id, error = %format_args!("{error:#}"),
+                    "the answer to COMMIT was lost, but the collection is committed");
+                return Ok(CollectOutcome::Recorded(id));
+            }
+            Ok(false) => return Err(error.context("Failed to commit collection")),
+            Err(lookup) if Instant::now() < deadline => {
+                tracing::debug!(error = %format_args!("{lookup:#}"), "commit outcome not known yet");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(lookup) => {
+                // Still unknown. If it did commit, the payment is posted as usual and SkyPay's
+                // retry of this receipt is answered -1015 and flagged `replay` for ops.
+                tracing::error!(collection = %id, error = %format_args!("{error:#}"),
+                    lookup = %format_args!("{lookup:#}"),
+                    "COMMIT OUTCOME UNKNOWN: the collection may be recorded although we answer -1009");
+                return Err(error.context("Failed to commit collection (outcome unknown)"));
+            }
+        }
+    }
 }
 
 /// A receipt seen before: `replay` when every field matches the first, `conflict` otherwise.

@@ -1,0 +1,99 @@
+//! Postgres unreachable: the API answers `-1009` (never `1000`) and recovers by itself; a
+//! connection lost during `COMMIT` is resolved, not guessed.
+
+use std::time::{Duration, Instant};
+
+use crate::harness::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_cut_mid_storm_answers_minus_1009_never_1000_and_recovers() {
+    let mut s = Stack::new(
+        "postgres_cut",
+        StackOptions {
+            api_through_proxy: true,
+            ..StackOptions::default()
+        },
+    )
+    .await;
+    s.api();
+    s.relay();
+    s.worker();
+    s.wait_all_up().await;
+    let storm = Storm {
+        rate: Some(150),
+        ..Storm::new("pgcut", scaled(600))
+    }
+    .start(s.api_urls(), s.bills.clone());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let proxy = s.proxy.as_ref().unwrap();
+    let cut_at = Instant::now();
+    proxy.cut();
+    tokio::time::sleep(Duration::from_secs(if long() { 10 } else { 3 })).await;
+    let restored_at = Instant::now();
+    proxy.restore();
+    let ledger = storm.finish().await;
+
+    // A 1000 computed before the cut may still be on its way for a moment; after that,
+    // nothing can commit, so nothing may be answered 1000.
+    let during = ledger.accepted_between(cut_at + Duration::from_millis(200), restored_at);
+    assert_eq!(during, 0, "1000 answered while Postgres was unreachable");
+    let codes = ledger.codes();
+    assert!(
+        codes.get("-1009").copied().unwrap_or(0) > 0,
+        "the cut was seen: {codes:?}"
+    );
+    let recovered = ledger
+        .first_1000_after(restored_at)
+        .expect("collects accepted again after the cut");
+    let settle = s.settle(Duration::from_secs(60)).await;
+    let mut f = s.check(&ledger).await;
+    f.recovery_ms = Some((recovered - restored_at).as_millis() as u64);
+    f.settle_ms = settle.as_millis() as u64;
+    f.notes = format!(
+        "API's Postgres cut for {:?}; answers {codes:?}",
+        restored_at - cut_at
+    );
+    f.record();
+    assert_eq!(f.lost, 0);
+    s.teardown().await;
+}
+
+/// Regression: the connection dropped after Postgres received `COMMIT` but before its answer
+/// came back. The collection is committed; answering `-1009` ("nothing recorded") would be a
+/// lie, and SkyPay would hand the cash back while we post the payment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_lost_during_commit_is_resolved_before_answering() {
+    let mut s = Stack::new(
+        "commit_cut",
+        StackOptions {
+            api_through_proxy: true,
+            ..StackOptions::default()
+        },
+    )
+    .await;
+    let api = s.api();
+    s.wait_up(api).await;
+    let client = reqwest::Client::new();
+    let url = s.procs[api].public_url();
+    for i in 0..5 {
+        let proxy = s.proxy.as_ref().unwrap();
+        let before = proxy.commits_cut();
+        proxy.cut_after_next_commit();
+        let receipt = format!("COMMITCUT-{i}");
+        let body = collect_body(&s.bills[i], "10.00", &receipt);
+        let code = post_skypay(&client, &url, &body).await.unwrap();
+        assert_eq!(proxy.commits_cut(), before + 1, "the commit was cut");
+        let recorded: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM collections WHERE receipt_number = $1")
+                .bind(&receipt)
+                .fetch_one(&s.db.pool)
+                .await
+                .unwrap();
+        assert_eq!(recorded, 1, "Postgres committed before the cut (answer {code})");
+        assert_eq!(
+            code, "1000",
+            "a committed collect must be answered 1000, not {code}"
+        );
+    }
+    s.teardown().await;
+}
