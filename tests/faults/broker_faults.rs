@@ -24,9 +24,8 @@ impl Drop for StartOnDrop {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rabbitmq_stopped_and_started_mid_storm_loses_nothing() {
-    rabbitmqctl(&["status"]).expect(
-        "rabbitmqctl must work here (run the suite as a user that may control the broker)",
-    );
+    rabbitmqctl(&["status"])
+        .expect("rabbitmqctl must work here (run the suite as a user that may control the broker)");
     let mut s = Stack::new("rabbitmq_restart", StackOptions::default()).await;
     s.api();
     s.relay();
@@ -54,7 +53,10 @@ async fn rabbitmq_stopped_and_started_mid_storm_loses_nothing() {
     let settle_from_start = Instant::now();
     s.settle(Duration::from_secs(120)).await;
     let recovery = settle_from_start.elapsed() + (settle_from_start - started_at);
-    assert!(accepted_while_down > 0, "collects accepted while the broker was down");
+    assert!(
+        accepted_while_down > 0,
+        "collects accepted while the broker was down"
+    );
     s.finish(
         &ledger,
         Some(recovery),

@@ -42,7 +42,10 @@ async fn core_down_longer_than_the_first_retry_tiers_then_back_loses_nothing() {
     let ledger = storm.finish().await;
     s.settle(Duration::from_secs(120)).await;
     let recovery = back_at.elapsed();
-    assert!(retried_while_down > 0, "messages went through the retry tiers");
+    assert!(
+        retried_while_down > 0,
+        "messages went through the retry tiers"
+    );
     let f = s
         .finish(
             &ledger,
@@ -76,7 +79,7 @@ async fn core_slow_takes_payments_but_times_out_then_recovers_without_double_pos
     s.core.core.set(Switches {
         error_rate: 1.0,
         mix: ErrorMix {
-            timeout: 1,
+            late: 1,
             ..ErrorMix::default()
         },
         ..Switches::default()
@@ -93,12 +96,15 @@ async fn core_slow_takes_payments_but_times_out_then_recovers_without_double_pos
     let ledger = storm.finish().await;
     s.settle(Duration::from_secs(120)).await;
     let recovery = fast_at.elapsed();
-    let timed_out: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM flags WHERE kind = 'core_duplicate'",
-    )
-    .fetch_one(&s.db.pool)
-    .await
-    .unwrap();
+    let timed_out: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM flags WHERE kind = 'core_duplicate'")
+            .fetch_one(&s.db.pool)
+            .await
+            .unwrap();
+    assert!(
+        timed_out > 0,
+        "payments taken by the slow core were confirmed by a 409"
+    );
     s.finish(
         &ledger,
         Some(recovery),

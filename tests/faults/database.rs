@@ -89,7 +89,10 @@ async fn a_connection_lost_during_commit_is_resolved_before_answering() {
                 .fetch_one(&s.db.pool)
                 .await
                 .unwrap();
-        assert_eq!(recorded, 1, "Postgres committed before the cut (answer {code})");
+        assert_eq!(
+            recorded, 1,
+            "Postgres committed before the cut (answer {code})"
+        );
         assert_eq!(
             code, "1000",
             "a committed collect must be answered 1000, not {code}"

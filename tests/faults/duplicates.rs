@@ -79,7 +79,11 @@ async fn duplicate_storms_record_and_post_each_receipt_once() {
         .fetch_one(&s.db.pool)
         .await
         .unwrap();
-    assert_eq!(replays as usize, 99 + n * 7, "every repeat is flagged for ops");
+    assert_eq!(
+        replays as usize,
+        99 + n * 7,
+        "every repeat is flagged for ops"
+    );
     s.finish(
         &ledger,
         None,

@@ -86,7 +86,11 @@ impl CoreServer {
 
     fn serve(&self, listener: tokio::net::TcpListener) {
         let cancel = CancellationToken::new();
-        tokio::spawn(fake_core::serve(listener, self.core.clone(), cancel.clone()));
+        tokio::spawn(fake_core::serve(
+            listener,
+            self.core.clone(),
+            cancel.clone(),
+        ));
         *self.cancel.lock().unwrap() = Some(cancel);
     }
 
@@ -199,6 +203,22 @@ impl Proc {
         self.spawn();
     }
 
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(Child::id)
+    }
+
+    /// Peak resident memory (`VmHWM`) in KiB, from `/proc`.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()?)).ok()?;
+        status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    }
+
     pub fn running(&self) -> bool {
         self.child.is_some()
     }
@@ -301,7 +321,10 @@ impl Stack {
         };
         let mut env: Vec<(String, String)> = vec![
             ("DATABASE_URL".into(), database_url),
-            ("DATABASE_POOL_SIZE".into(), self.options.pool_size.to_string()),
+            (
+                "DATABASE_POOL_SIZE".into(),
+                self.options.pool_size.to_string(),
+            ),
             ("AMQP_URL".into(), amqp_url()),
             ("AMQP_PREFIX".into(), self.prefix.clone()),
             ("CORE_LOAN_URL".into(), self.core.url()),
@@ -315,7 +338,11 @@ impl Stack {
             ("WORKER_PREFETCH".into(), self.options.prefetch.to_string()),
             ("LOG_FORMAT".into(), "json".into()),
             // Everything our code logs, at every level, is checked for personal data.
-            ("RUST_LOG".into(), "debug,sqlx=warn,lapin=info,hyper=info,h2=info,tower=info,reqwest=info,amqprs=info".into()),
+            (
+                "RUST_LOG".into(),
+                "debug,sqlx=warn,lapin=info,hyper=info,h2=info,tower=info,reqwest=info,amqprs=info"
+                    .into(),
+            ),
             ("RUST_BACKTRACE".into(), "0".into()),
         ];
         for (k, v) in &self.options.extra_env {
@@ -335,7 +362,10 @@ impl Stack {
         let admin_port = free_port();
         let mut env = self.env(role);
         env.push(("LISTEN_ADDR".into(), format!("127.0.0.1:{public_port}")));
-        env.push(("ADMIN_LISTEN_ADDR".into(), format!("127.0.0.1:{admin_port}")));
+        env.push((
+            "ADMIN_LISTEN_ADDR".into(),
+            format!("127.0.0.1:{admin_port}"),
+        ));
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         if role != Role::Api {
@@ -927,7 +957,11 @@ pub async fn send_until_answered(
 
 /// One SkyPay request; `Ok(code)` when a contract answer came back. Anything else that
 /// comes back (not HTTP 200, not JSON) fails the test: the contract forbids it.
-pub async fn post_skypay(client: &reqwest::Client, url: &str, body: &Value) -> Result<String, String> {
+pub async fn post_skypay(
+    client: &reqwest::Client,
+    url: &str,
+    body: &Value,
+) -> Result<String, String> {
     let response = client
         .post(format!("{url}/skypay"))
         .header("content-type", "application/json")
@@ -1004,8 +1038,15 @@ impl Stack {
     }
 
     /// Runs a case's end: settles, checks, records the figures, tears down.
-    pub async fn finish(self, ledger: &Ledger, recovery: Option<Duration>, notes: String) -> Figures {
-        let settle = self.settle(Duration::from_secs(if long() { 300 } else { 90 })).await;
+    pub async fn finish(
+        self,
+        ledger: &Ledger,
+        recovery: Option<Duration>,
+        notes: String,
+    ) -> Figures {
+        let settle = self
+            .settle(Duration::from_secs(if long() { 300 } else { 90 }))
+            .await;
         let mut f = self.check(ledger).await;
         f.recovery_ms = recovery.map(|d| d.as_millis() as u64);
         f.settle_ms = settle.as_millis() as u64;

@@ -52,7 +52,7 @@ async fn worker_killed_mid_post_loses_nothing_and_posts_nothing_twice() {
         "worker_sigkill",
         StackOptions {
             core: Switches {
-                latency_ms: 40,
+                latency_ms: 100,
                 ..Switches::default()
             },
             ..StackOptions::default()
@@ -78,7 +78,8 @@ async fn worker_killed_mid_post_loses_nothing_and_posts_nothing_twice() {
         let started = s.core.core.calls_started();
         s.procs[w0].kill().await;
         let killed_at = Instant::now();
-        in_flight_at_kill += started.saturating_sub(s.core.core.received().iter().map(|r| r.calls).sum());
+        in_flight_at_kill +=
+            started.saturating_sub(s.core.core.received().iter().map(|r| r.calls).sum());
         tokio::time::sleep(Duration::from_millis(200)).await;
         s.procs[w0].restart();
         s.wait_up(w0).await;
@@ -88,7 +89,7 @@ async fn worker_killed_mid_post_loses_nothing_and_posts_nothing_twice() {
     s.finish(
         &ledger,
         Some(recovery),
-        format!("1 of 2 workers SIGKILLed {rounds}x mid-post (core latency 40 ms; ~{in_flight_at_kill} posts in flight at the kills)"),
+        format!("1 of 2 workers SIGKILLed {rounds}x mid-post (core latency 100 ms; ~{in_flight_at_kill} posts in flight at the kills)"),
     )
     .await;
 }

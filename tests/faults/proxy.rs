@@ -129,7 +129,9 @@ async fn pipe(
             if n == 0 {
                 return Ok::<(), std::io::Error>(());
             }
-            state.bytes_from_clients.fetch_add(n as u64, Ordering::SeqCst);
+            state
+                .bytes_from_clients
+                .fetch_add(n as u64, Ordering::SeqCst);
             let chunk = &buf[..n];
             let cut = state.cut_after_commit.load(Ordering::SeqCst)
                 && contains(chunk, COMMIT_QUERY)

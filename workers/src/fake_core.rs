@@ -42,8 +42,11 @@ pub struct ErrorMix {
     pub server_error: u32,
     pub client_error: u32,
     pub conflict: u32,
-    /// Sleeps 60 s before answering: the caller's time-out fires.
+    /// Sleeps 60 s before answering: the caller's time-out fires. Nothing is posted.
     pub timeout: u32,
+    /// Posts the payment, then sleeps 60 s before answering: the caller's time-out fires
+    /// although the payment went through (a slow core loan system).
+    pub late: u32,
 }
 
 /// One payment as received.
@@ -121,7 +124,7 @@ impl FakeCore {
             return None;
         }
         let m = &switches.mix;
-        let total = m.server_error + m.client_error + m.conflict + m.timeout;
+        let total = m.server_error + m.client_error + m.conflict + m.timeout + m.late;
         if total == 0 {
             return Some(Injected::ServerError);
         }
@@ -131,6 +134,7 @@ impl FakeCore {
             (m.client_error, Injected::ClientError),
             (m.conflict, Injected::Conflict),
             (m.timeout, Injected::Timeout),
+            (m.late, Injected::Late),
         ] {
             if pick < weight {
                 return Some(kind);
@@ -147,6 +151,7 @@ enum Injected {
     ClientError,
     Conflict,
     Timeout,
+    Late,
 }
 
 pub fn router(core: Arc<FakeCore>) -> Router {
@@ -184,7 +189,7 @@ async fn post_payment(
     }
     let injected = core.injected(&switches);
     let response = core.record(&key, &body.0, injected);
-    if matches!(injected, Some(Injected::Timeout)) {
+    if matches!(injected, Some(Injected::Timeout | Injected::Late)) {
         tokio::time::sleep(Duration::from_secs(60)).await;
     }
     response
@@ -211,10 +216,10 @@ impl FakeCore {
             Some(Injected::ClientError) => error(StatusCode::UNPROCESSABLE_ENTITY, "injected rejection"),
             Some(Injected::Conflict) => error(StatusCode::CONFLICT, "injected conflict"),
             Some(Injected::Timeout) => error(StatusCode::GATEWAY_TIMEOUT, "injected timeout"),
-            None if entry.posted => {
+            None | Some(Injected::Late) if entry.posted => {
                 (StatusCode::CONFLICT, Json(json!({ "error": "already posted under this key", "reference": entry.reference }))).into_response()
             }
-            None => {
+            None | Some(Injected::Late) => {
                 entry.posted = true;
                 (StatusCode::CREATED, Json(json!({ "reference": entry.reference }))).into_response()
             }

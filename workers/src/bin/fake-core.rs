@@ -17,7 +17,7 @@ struct Args {
     /// Share of calls (0–1) answered with an injected error.
     #[arg(long, env = "FAKE_CORE_ERROR_RATE", default_value_t = 0.0)]
     error_rate: f64,
-    /// Weights of injected errors, e.g. `5xx=3,4xx=1,409=1,timeout=0`.
+    /// Weights of injected errors, e.g. `5xx=3,4xx=1,409=1,timeout=0,late=0` (late: posted, answered after 60 s).
     #[arg(long, env = "FAKE_CORE_MIX", default_value = "5xx=1")]
     mix: String,
     #[arg(long, env = "FAKE_CORE_LATENCY_MS", default_value_t = 0)]
@@ -41,9 +41,10 @@ fn parse_mix(raw: &str) -> Result<ErrorMix, String> {
             "4xx" => mix.client_error = weight,
             "409" => mix.conflict = weight,
             "timeout" => mix.timeout = weight,
+            "late" => mix.late = weight,
             other => {
                 return Err(format!(
-                    "unknown error kind `{other}` (5xx, 4xx, 409, timeout)"
+                    "unknown error kind `{other}` (5xx, 4xx, 409, timeout, late)"
                 ))
             }
         }
