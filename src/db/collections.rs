@@ -145,18 +145,23 @@ pub async fn total_for_bill(
 /// its `COMMIT` was lost. The collect transaction held the bill row locked until it ended, so
 /// taking that lock first waits out a commit still in progress (bounded by `lock_timeout`);
 /// after it, the row is visible if and only if the transaction committed.
-pub async fn committed(pool: &sqlx::PgPool, control_number: &str, id: Uuid) -> anyhow::Result<bool> {
+pub async fn committed(
+    pool: &sqlx::PgPool,
+    control_number: &str,
+    id: Uuid,
+) -> anyhow::Result<bool> {
     let mut tx = pool.begin().await.context("Failed to begin")?;
     sqlx::query("SELECT 1 FROM bills WHERE control_number = $1 FOR UPDATE")
         .bind(control_number)
         .execute(&mut *tx)
         .await
         .context("Failed to lock the bill")?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM collections WHERE id = $1)")
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await
-        .context("Failed to look up the collection")?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM collections WHERE id = $1)")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .context("Failed to look up the collection")?;
     tx.rollback().await.context("Failed to roll back")?;
     Ok(exists)
 }
