@@ -63,6 +63,7 @@ async fn postgres_cut_mid_storm_answers_minus_1009_never_1000_and_recovers() {
 /// lie, and SkyPay would hand the cash back while we post the payment.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_lost_during_commit_is_resolved_before_answering() {
+    let n = 5;
     let mut s = Stack::new(
         "commit_cut",
         StackOptions {
@@ -75,7 +76,7 @@ async fn a_connection_lost_during_commit_is_resolved_before_answering() {
     s.wait_up(api).await;
     let client = reqwest::Client::new();
     let url = s.procs[api].public_url();
-    for i in 0..5 {
+    for i in 0..n {
         let proxy = s.proxy.as_ref().unwrap();
         let before = proxy.commits_cut();
         proxy.cut_after_next_commit();
@@ -98,5 +99,14 @@ async fn a_connection_lost_during_commit_is_resolved_before_answering() {
             "a committed collect must be answered 1000, not {code}"
         );
     }
+    let f = Figures {
+        case: "commit_cut".into(),
+        sent: n,
+        requests: n,
+        answered_1000: n,
+        notes: format!("{n} collects whose connection was cut after Postgres received COMMIT, before its answer came back: all committed, all answered 1000 (before the fix: -1009, \"nothing recorded\")"),
+        ..Figures::default()
+    };
+    f.record();
     s.teardown().await;
 }

@@ -17,7 +17,6 @@ use tokio::sync::watch;
 struct State {
     up: AtomicBool,
     bytes_from_clients: AtomicU64,
-    connections: AtomicU64,
     cut_after_commit: AtomicBool,
     commits_cut: AtomicU64,
 }
@@ -45,7 +44,6 @@ impl Proxy {
                         drop(client); // refused: closed at once
                         continue;
                     }
-                    state.connections.fetch_add(1, Ordering::SeqCst);
                     tokio::spawn(pipe(
                         client,
                         upstream,
@@ -87,9 +85,6 @@ impl Proxy {
         self.state.bytes_from_clients.load(Ordering::SeqCst)
     }
 
-    pub fn connections(&self) -> u64 {
-        self.state.connections.load(Ordering::SeqCst)
-    }
 
     /// A Postgres URL through this proxy (TLS off, so that the proxy can see `COMMIT`).
     pub fn url(&self, database: &str) -> String {

@@ -14,7 +14,8 @@ pub async fn connect(url: &str) -> lapin::Result<Connection> {
     Connection::connect(url, properties).await
 }
 
-/// Connects, retrying with exponential backoff (100 ms doubling to 5 s) until it succeeds or
+/// Connects, retrying with exponential backoff (100 ms doubling to 2 s: a broker back from a
+/// restart is found within 2 s; attempts against a down broker cost nothing) until it succeeds or
 /// `cancel` fires (`None` then).
 pub async fn connect_with_backoff(url: &str, cancel: &CancellationToken) -> Option<Connection> {
     let mut delay = Duration::from_millis(100);
@@ -27,7 +28,7 @@ pub async fn connect_with_backoff(url: &str, cancel: &CancellationToken) -> Opti
             _ = cancel.cancelled() => return None,
             _ = tokio::time::sleep(delay) => {}
         }
-        delay = (delay * 2).min(Duration::from_secs(5));
+        delay = (delay * 2).min(Duration::from_secs(2));
     }
 }
 
