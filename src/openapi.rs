@@ -60,17 +60,54 @@ fn admin_op(summary: &str, params: Value, body: Option<&str>, response: &str) ->
     op
 }
 
-fn path_param(name: &str, description: &str, format: Option<&str>) -> Value {
-    let mut schema =
-        json!({ "type": if name == "id" && format.is_none() { "integer" } else { "string" } });
-    if let Some(f) = format {
-        schema["format"] = json!(f);
-    }
+/// A control number as `ControlNumber::parse` takes it: a 5-character alphanumeric prefix then
+/// 8–10 digits (the server also forgives outer whitespace and lower case).
+const CONTROL_NUMBER: &str = "^[A-Za-z0-9]{5}[0-9]{8,10}$";
+
+/// Text that is not empty once trimmed: at least one character outside Rust's `char::is_whitespace`
+/// (Unicode White_Space), spelled out because `\S` differs between regex dialects (U+0085,
+/// U+001C–U+001F, U+FEFF) and the server trims with Rust's rule.
+const NON_BLANK: &str = "[^\t\n\u{b}\u{c}\r \u{85}\u{a0}\u{1680}\u{2000}-\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}]";
+
+/// What `MobilePhone::parse` takes without separators: `09…`, `9…`, `639…`, `+639…`.
+const MOBILE: &str = "^(09[0-9]{9}|9[0-9]{9}|\\+?639[0-9]{9})$";
+
+/// An amount as `Amount::parse` takes it in a string: greater than 0, at most 2 decimal places,
+/// at most 99999999.99.
+const AMOUNT_TEXT: &str = "^(0*[1-9][0-9]{0,7}(\\.[0-9]{1,2})?|0+\\.(0[1-9]|[1-9][0-9]?))$";
+
+/// An age as `parse_age` takes it: a whole number of seconds, minutes, hours or days. At most
+/// six digits (999999d is some 2700 years): larger ages are of no use and overflow the
+/// database's interval arithmetic.
+const OLDER_THAN: &str = "^[0-9]{1,6}[smhd]$";
+
+/// `PUT /internal/bills/{controlNumber}`: 200 for an update, 201 for a new bill.
+fn register_bill(params: Value) -> Value {
+    let mut op = admin_op(
+        "Register a bill, or update an open one (201 when new)",
+        params,
+        Some("#/components/schemas/BillInput"),
+        "#/components/schemas/Bill",
+    );
+    op["responses"]["201"] = json!({ "description": "Created", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Bill" } } } });
+    op
+}
+
+fn path_param(name: &str, description: &str, schema: Value) -> Value {
     json!({ "name": name, "in": "path", "required": true, "description": description, "schema": schema })
 }
 
-fn query(name: &str, description: &str) -> Value {
-    json!({ "name": name, "in": "query", "required": false, "description": description, "schema": { "type": "string" } })
+fn query(name: &str, description: &str, schema: Value) -> Value {
+    json!({ "name": name, "in": "query", "required": false, "description": description, "schema": schema })
+}
+
+fn text() -> Value {
+    json!({ "type": "string", "pattern": NO_NUL })
+}
+
+/// A non-blank string of at most `max` characters.
+fn required_text(max: u32) -> Value {
+    json!({ "type": "string", "pattern": NON_BLANK, "maxLength": max })
 }
 
 fn health(summary: &str, listener: &str) -> Value {
@@ -80,12 +117,64 @@ fn health(summary: &str, listener: &str) -> Value {
 
 /// The whole document.
 pub fn document() -> Value {
-    let cn = path_param("controlNumber", "SKY01 + 8–10 digits", None);
-    let dl = path_param("id", "the collection id", Some("uuid"));
+    let cn = path_param(
+        "controlNumber",
+        "SKY01 + 8–10 digits",
+        json!({ "type": "string", "pattern": CONTROL_NUMBER }),
+    );
+    let dl = path_param(
+        "id",
+        "the collection id",
+        json!({ "type": "string", "format": "uuid" }),
+    );
+    let flag_id = path_param(
+        "id",
+        "flag id",
+        json!({ "type": "integer", "format": "int64" }),
+    );
     let dl_filters = json!([
-        query("reason", "substring of the reason"),
-        query("controlNumber", "control number"),
-        query("olderThan", "30s, 15m, 2h, 1d")
+        query("reason", "substring of the reason", text()),
+        query("controlNumber", "control number", text()),
+        query(
+            "olderThan",
+            "30s, 15m, 2h, 1d",
+            json!({ "type": "string", "pattern": OLDER_THAN })
+        )
+    ]);
+    let collection_filters = json!([
+        query("receipt", "receipt number", text()),
+        query(
+            "channel",
+            "payChannel code",
+            json!({ "type": "integer", "format": "int32", "minimum": i32::MIN, "maximum": i32::MAX })
+        ),
+        query(
+            "controlNumber",
+            "control number",
+            json!({ "type": "string", "pattern": CONTROL_NUMBER })
+        ),
+        query(
+            "id",
+            "collection id",
+            json!({ "type": "string", "format": "uuid" })
+        )
+    ]);
+    let flag_filters = json!([
+        query(
+            "kind",
+            "kind of flag",
+            json!({ "type": "string", "enum": crate::ops::flags::KINDS })
+        ),
+        query(
+            "status",
+            "open (default), resolved, all",
+            json!({ "type": "string", "enum": ["open", "resolved", "all"] })
+        ),
+        query(
+            "limit",
+            "at most this many (clamped to 1–10000; default 500)",
+            json!({ "type": "integer", "format": "int64", "minimum": i64::MIN, "maximum": i64::MAX })
+        )
     ]);
     json!({
         "openapi": "3.0.3",
@@ -111,34 +200,95 @@ pub fn document() -> Value {
             "/openapi.json": { "get": { "tags": ["health"], "x-listener": "admin", "summary": "This document", "security": [],
                 "responses": { "200": { "description": "OpenAPI 3.0", "content": { "application/json": { "schema": { "type": "object" } } } } } } },
             "/internal/bills/{controlNumber}": {
-                "put": admin_op("Register a bill, or update an open one (201 when new)", json!([cn.clone()]), Some("#/components/schemas/BillInput"), "#/components/schemas/Bill"),
+                "put": register_bill(json!([cn.clone()])),
                 "get": admin_op("A bill with its collections", json!([cn.clone()]), None, "#/components/schemas/Bill")
             },
             "/internal/bills/{controlNumber}/cancel": { "post": admin_op("Cancel an open bill", json!([cn]), None, "#/components/schemas/Bill") },
-            "/internal/collections": { "get": admin_op("Collections by receipt, control number or id, each with its history",
-                json!([query("receipt", "receipt number"), query("channel", "payChannel code"), query("controlNumber", "control number"), query("id", "collection id")]),
-                None, "#/components/schemas/CollectionList") },
+            "/internal/collections": { "get": admin_op("Collections by receipt (and channel), control number or id, each with its history; at least one of receipt, controlNumber, id is required (400 otherwise)",
+                collection_filters, None, "#/components/schemas/CollectionList") },
             "/internal/flags": { "get": admin_op("Flags (open by default)",
-                json!([query("kind", "replay, conflict, suspected_double_payment, refused_collect, overpayment, core_duplicate"), query("status", "open (default), resolved, all"), query("limit", "at most this many")]),
-                None, "#/components/schemas/FlagList") },
-            "/internal/flags/{id}/resolve": { "post": admin_op("Resolve a flag with a note", json!([path_param("id", "flag id", None)]), Some("#/components/schemas/Note"), "#/components/schemas/Flag") },
+                flag_filters, None, "#/components/schemas/FlagList") },
+            "/internal/flags/{id}/resolve": { "post": admin_op("Resolve a flag with a note", json!([flag_id]), Some("#/components/schemas/Note"), "#/components/schemas/Flag") },
             "/internal/dead-letters": { "get": admin_op("Dead letters", dl_filters, None, "#/components/schemas/DeadLetterList") },
             "/internal/dead-letters/{id}": { "get": admin_op("One dead letter", json!([dl.clone()]), None, "#/components/schemas/DeadLetter") },
             "/internal/dead-letters/{id}/replay": { "post": admin_op("Replay one dead letter", json!([dl.clone()]), None, "#/components/schemas/OpsReport") },
-            "/internal/dead-letters/{id}/discard": { "post": admin_op("Discard one dead letter, with a reason", json!([dl]), Some("#/components/schemas/Discard"), "#/components/schemas/OpsReport") },
+            "/internal/dead-letters/{id}/discard": { "post": admin_op("Discard one dead letter, with a reason", json!([dl]), Some("#/components/schemas/DiscardOne"), "#/components/schemas/OpsReport") },
             "/internal/dead-letters/replay": { "post": admin_op("Replay dead letters matching a filter, or all, at a bounded rate", json!([]), Some("#/components/schemas/Replay"), "#/components/schemas/OpsReport") },
             "/internal/dead-letters/discard": { "post": admin_op("Discard dead letters matching a filter, or all, with a reason", json!([]), Some("#/components/schemas/Discard"), "#/components/schemas/OpsReport") }
         },
         "components": {
             "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
             "responses": { "Error": { "description": "An error", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } } },
-            "schemas": schemas()
+            "schemas": without_nul(schemas())
         }
     })
 }
 
+/// No string the admin API stores or searches may hold U+0000 (Postgres text cannot): every
+/// free-text string of the admin request schemas says so. Anchored patterns exclude it already.
+const NO_NUL: &str = "^[^\u{0}]*$";
+
+/// The admin API's request bodies (answers may echo what they refuse, NUL included).
+const REQUEST_SCHEMAS: &[&str] = &[
+    "BillInput",
+    "Payer",
+    "Note",
+    "DeadLetterFilter",
+    "Replay",
+    "Discard",
+    "DiscardOne",
+];
+
+fn without_nul(mut schemas: Value) -> Value {
+    fn walk(v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                let free_text = map.get("type") == Some(&json!("string"))
+                    && !map.contains_key("format")
+                    && !map.contains_key("enum");
+                if free_text {
+                    match map.get("pattern").and_then(Value::as_str) {
+                        None => {
+                            map.insert("pattern".into(), json!(NO_NUL));
+                        }
+                        Some(NON_BLANK) => {
+                            let class = NON_BLANK.replacen("[^", "[^\u{0}", 1);
+                            map.insert(
+                                "pattern".into(),
+                                json!(format!("^[^\u{0}]*{class}[^\u{0}]*$")),
+                            );
+                        }
+                        Some(_) => {}
+                    }
+                }
+                map.values_mut().for_each(walk);
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    if let Value::Object(map) = &mut schemas {
+        for (name, schema) in map.iter_mut() {
+            if REQUEST_SCHEMAS.contains(&name.as_str()) {
+                walk(schema);
+            }
+        }
+    }
+    schemas
+}
+
 fn schemas() -> Value {
     let money = json!({ "type": "string", "pattern": "^[0-9]+\\.[0-9]{2}$", "example": "3900.00" });
+    // What the bulk replay and discard select: `all: true`, or a filter naming at least one
+    // of its fields (a null field counts as absent); 400 otherwise.
+    let bulk_selection = json!([
+        { "required": ["all"], "properties": { "all": { "enum": [true] } } },
+        { "required": ["filter"], "properties": { "filter": { "type": "object", "anyOf": [
+            { "required": ["reason"], "properties": { "reason": { "type": "string" } } },
+            { "required": ["controlNumber"], "properties": { "controlNumber": { "type": "string" } } },
+            { "required": ["olderThan"], "properties": { "olderThan": { "type": "string" } } }
+        ] } } }
+    ]);
     json!({
         "SkyPayRequest": { "type": "object", "required": ["userName", "action", "authentication", "controlNumber", "amount", "phone"], "properties": {
             "userName": { "type": "string", "maxLength": 50 }, "action": { "type": "string" }, "authentication": { "type": "string", "maxLength": 255 },
@@ -151,10 +301,14 @@ fn schemas() -> Value {
             "responseDescription": { "type": "string" }, "amount": money.clone(), "payerName": { "type": "string" },
             "payerAddress": { "type": "string", "maxLength": 255 }, "payerPhone": { "type": "string" } } },
         "Payer": { "type": "object", "required": ["lastName", "firstName", "address", "phone"], "properties": {
-            "lastName": { "type": "string" }, "firstName": { "type": "string" }, "middleName": { "type": "string", "nullable": true },
-            "suffix": { "type": "string", "nullable": true }, "address": { "type": "string", "maxLength": 255 }, "phone": { "type": "string", "example": "09221008333" } } },
+            "lastName": required_text(100), "firstName": required_text(100), "middleName": { "type": "string", "nullable": true },
+            "suffix": { "type": "string", "nullable": true }, "address": required_text(255),
+            "phone": { "type": "string", "pattern": MOBILE, "description": "a Philippine mobile number (spaces, dashes, dots and parentheses are also accepted); answered as 09XXXXXXXXX", "example": "09221008333" } } },
         "BillInput": { "type": "object", "required": ["loanRef", "amountDue", "payer"], "properties": {
-            "loanRef": { "type": "string" }, "amountDue": { "oneOf": [{ "type": "string" }, { "type": "number" }] }, "allowPartial": { "type": "boolean" },
+            "loanRef": required_text(100),
+            "amountDue": { "description": "greater than 0, at most 2 decimal places, at most 99999999.99: a string, or a JSON number. The number form is listed as an integer because a schema cannot say 'at most 2 decimal places' exactly of a binary float; 3900.5 is accepted too.",
+                "oneOf": [{ "type": "string", "pattern": AMOUNT_TEXT, "example": "3900.00" }, { "type": "integer", "minimum": 1, "maximum": 99_999_999 }] },
+            "allowPartial": { "type": "boolean" },
             "expiresAt": { "type": "string", "format": "date-time", "nullable": true }, "payer": { "$ref": "#/components/schemas/Payer" } } },
         "Bill": { "type": "object", "properties": {
             "controlNumber": { "type": "string" }, "loanRef": { "type": "string" }, "amountDue": money.clone(), "outstanding": money.clone(),
@@ -177,17 +331,20 @@ fn schemas() -> Value {
             "receiptNumber": { "type": "string", "nullable": true }, "details": { "type": "object" },
             "resolvedBy": { "type": "string", "nullable": true }, "resolutionNote": { "type": "string", "nullable": true } } },
         "FlagList": { "type": "array", "items": { "$ref": "#/components/schemas/Flag" } },
-        "Note": { "type": "object", "required": ["note"], "properties": { "note": { "type": "string" } } },
+        "Note": { "type": "object", "required": ["note"], "properties": { "note": { "type": "string", "pattern": NON_BLANK } } },
         "DeadLetter": { "type": "object", "properties": {
             "collectionId": { "type": "string", "format": "uuid" }, "receiptNumber": { "type": "string" }, "payChannel": { "type": "integer" },
             "controlNumber": { "type": "string" }, "amount": money, "attempts": { "type": "integer" }, "reason": { "type": "string", "nullable": true },
             "deadLetteredAt": { "type": "string", "format": "date-time" } } },
         "DeadLetterList": { "type": "array", "items": { "$ref": "#/components/schemas/DeadLetter" } },
-        "DeadLetterFilter": { "type": "object", "properties": { "reason": { "type": "string" }, "controlNumber": { "type": "string" }, "olderThan": { "type": "string" } } },
-        "Replay": { "type": "object", "properties": { "reason": { "type": "string" }, "perSecond": { "type": "integer", "maximum": 1000 },
+        "DeadLetterFilter": { "type": "object", "nullable": true, "properties": { "reason": { "type": "string", "nullable": true },
+            "controlNumber": { "type": "string", "nullable": true }, "olderThan": { "type": "string", "nullable": true, "pattern": OLDER_THAN } } },
+        "Replay": { "type": "object", "anyOf": bulk_selection.clone(), "properties": { "reason": { "type": "string", "nullable": true },
+            "perSecond": { "type": "integer", "nullable": true, "minimum": 0, "maximum": u32::MAX, "description": "replays per second, default 20, clamped to 1–1000" },
             "filter": { "$ref": "#/components/schemas/DeadLetterFilter" }, "all": { "type": "boolean" } } },
-        "Discard": { "type": "object", "required": ["reason"], "properties": { "reason": { "type": "string" },
+        "Discard": { "type": "object", "required": ["reason"], "anyOf": bulk_selection, "properties": { "reason": { "type": "string", "pattern": NON_BLANK },
             "filter": { "$ref": "#/components/schemas/DeadLetterFilter" }, "all": { "type": "boolean" } } },
+        "DiscardOne": { "type": "object", "required": ["reason"], "properties": { "reason": { "type": "string", "pattern": NON_BLANK } } },
         "OpsReport": { "type": "object", "properties": { "done": { "type": "array", "items": { "type": "string" } },
             "skipped": { "type": "array", "items": { "type": "string" } }, "removedFromQueue": { "type": "integer" },
             "queueWarning": { "type": "string" } } },

@@ -1,9 +1,8 @@
 //! Bills as the core loan system registers them: `PUT`, `GET`, `POST …/cancel`.
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
 
-use super::extract::Path;
+use super::extract::{JsonBody, Path};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 
@@ -17,9 +16,8 @@ pub async fn register(
     State(state): State<AppState>,
     Path(control_number): Path<String>,
     headers: HeaderMap,
-    body: Result<Json<BillBody>, JsonRejection>,
+    JsonBody(body): JsonBody<BillBody>,
 ) -> Result<(StatusCode, Json<BillView>), AdminError> {
-    let Json(body) = body.map_err(|e| AdminError::BadRequest(e.body_text()))?;
     let (view, created) =
         bills::register(&state.pool, &control_number, body, &actor(&headers)).await?;
     let status = if created {

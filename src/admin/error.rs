@@ -25,18 +25,27 @@ pub enum AdminError {
 
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
+        let mut message = self.to_string();
         let (status, field) = match &self {
             AdminError::Unauthorized => (StatusCode::UNAUTHORIZED, None),
             AdminError::NotFound(_) => (StatusCode::NOT_FOUND, None),
             AdminError::BadRequest(_) => (StatusCode::BAD_REQUEST, None),
             AdminError::Invalid(e) => (StatusCode::UNPROCESSABLE_ENTITY, Some(e.field)),
             AdminError::Conflict(_) => (StatusCode::CONFLICT, None),
-            AdminError::Internal(e) => {
-                tracing::error!(error = %format_args!("{e:#}"), "admin request failed");
-                (StatusCode::INTERNAL_SERVER_ERROR, None)
-            }
+            AdminError::Internal(e) => match data_exception(e) {
+                // A value Postgres cannot take (a date out of its range, an interval that
+                // overflows): the caller's input, so a 400 that says which.
+                Some(why) => {
+                    message = format!("invalid value: {why}");
+                    (StatusCode::BAD_REQUEST, None)
+                }
+                None => {
+                    tracing::error!(error = %format_args!("{e:#}"), "admin request failed");
+                    (StatusCode::INTERNAL_SERVER_ERROR, None)
+                }
+            },
         };
-        let mut body = json!({ "error": self.to_string() });
+        let mut body = json!({ "error": message });
         if let Some(field) = field {
             body["field"] = json!(field);
         }
@@ -49,4 +58,15 @@ impl IntoResponse for AdminError {
         }
         response
     }
+}
+
+/// The message of a Postgres "data exception" (SQLSTATE class 22) in `e`'s chain, if any.
+fn data_exception(e: &anyhow::Error) -> Option<String> {
+    e.chain()
+        .find_map(|cause| match cause.downcast_ref::<sqlx::Error>() {
+            Some(sqlx::Error::Database(db)) if db.code().is_some_and(|c| c.starts_with("22")) => {
+                Some(db.message().to_owned())
+            }
+            _ => None,
+        })
 }

@@ -2,10 +2,9 @@
 
 use std::time::Duration;
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
 
-use super::extract::{Path, Query};
+use super::extract::{JsonBody, Path, Query};
 use axum::http::HeaderMap;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -78,9 +77,8 @@ pub async fn resolve_flag(
     State(state): State<AppState>,
     Path(id): Path<i64>,
     headers: HeaderMap,
-    body: Result<Json<NoteBody>, JsonRejection>,
+    JsonBody(body): JsonBody<NoteBody>,
 ) -> Result<Json<Flag>, AdminError> {
-    let Json(body) = body.map_err(|e| AdminError::BadRequest(e.body_text()))?;
     Ok(Json(
         flags::resolve(&state.pool, id, &actor(&headers), &body.note).await?,
     ))
@@ -97,6 +95,8 @@ pub struct DeadLetterQuery {
 
 impl DeadLetterQuery {
     fn filter(self) -> Result<Filter, AdminError> {
+        refuse_nul("reason", self.reason.as_deref())?;
+        refuse_nul("controlNumber", self.control_number.as_deref())?;
         let older_than = match self.older_than.as_deref() {
             Some(raw) => Some(parse_age(raw).ok_or_else(|| {
                 AdminError::BadRequest(format!("olderThan `{raw}` is not like 30s, 15m, 2h, 1d"))
@@ -171,9 +171,10 @@ pub async fn replay_one(
     State(state): State<AppState>,
     Path(id): Path<Uuid>,
     headers: HeaderMap,
-    body: Option<Json<ReplayBody>>,
+    body: Option<JsonBody<ReplayBody>>,
 ) -> Result<Json<OpsReport>, AdminError> {
-    let body = body.map(|Json(b)| b).unwrap_or_default();
+    let body = body.map(|JsonBody(b)| b).unwrap_or_default();
+    refuse_nul("reason", body.reason.as_deref())?;
     dlq::show(&state.pool, id).await?;
     let filter = Filter {
         ids: Some(vec![id]),
@@ -194,9 +195,9 @@ pub async fn replay_one(
 pub async fn replay_many(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Json<ReplayBody>, JsonRejection>,
+    JsonBody(body): JsonBody<ReplayBody>,
 ) -> Result<Json<OpsReport>, AdminError> {
-    let Json(body) = body.map_err(|e| AdminError::BadRequest(e.body_text()))?;
+    refuse_nul("reason", body.reason.as_deref())?;
     let filter = bulk_filter(body.filter, body.all)?;
     let report = dlq::replay(
         &state.pool,
@@ -222,9 +223,9 @@ pub async fn discard_one(
     State(state): State<AppState>,
     Path(id): Path<Uuid>,
     headers: HeaderMap,
-    body: Result<Json<DiscardBody>, JsonRejection>,
+    JsonBody(body): JsonBody<DiscardBody>,
 ) -> Result<Json<OpsReport>, AdminError> {
-    let Json(body) = body.map_err(|e| AdminError::BadRequest(e.body_text()))?;
+    refuse_nul("reason", Some(&body.reason))?;
     dlq::show(&state.pool, id).await?;
     let filter = Filter {
         ids: Some(vec![id]),
@@ -238,12 +239,23 @@ pub async fn discard_one(
 pub async fn discard_many(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Json<DiscardBody>, JsonRejection>,
+    JsonBody(body): JsonBody<DiscardBody>,
 ) -> Result<Json<OpsReport>, AdminError> {
-    let Json(body) = body.map_err(|e| AdminError::BadRequest(e.body_text()))?;
+    refuse_nul("reason", Some(&body.reason))?;
     let filter = bulk_filter(body.filter, body.all)?;
     let report = dlq::discard(&state.pool, &filter, &actor(&headers), &body.reason).await?;
     Ok(Json(finish(&state, report).await))
+}
+
+/// Postgres text cannot hold U+0000; a filter or a reason with one could never match or be
+/// stored, so it is refused whether or not anything would have been selected.
+fn refuse_nul(field: &str, value: Option<&str>) -> Result<(), AdminError> {
+    match value {
+        Some(v) if v.contains('\0') => Err(AdminError::BadRequest(format!(
+            "{field} must not contain a NUL character"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 fn bulk_filter(filter: Option<DeadLetterQuery>, all: bool) -> Result<Filter, AdminError> {

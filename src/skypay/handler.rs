@@ -114,7 +114,7 @@ async fn read_body(body: Body) -> Result<axum::body::Bytes, &'static str> {
 /// A body whose first non-blank character is `{` is plain JSON; anything else is Base64
 /// ciphertext, opened by the credential whose key yields a JSON object naming that
 /// credential's user. Returns the request and, if it was encrypted, the key that opened it.
-fn open(bytes: &[u8], credentials: &[Credential]) -> Option<(RawRequest, Option<EnvelopeKey>)> {
+pub fn open(bytes: &[u8], credentials: &[Credential]) -> Option<(RawRequest, Option<EnvelopeKey>)> {
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace())?;
     if *first == b'{' {
         return RawRequest::parse(bytes).map(|raw| (raw, None));

@@ -70,9 +70,16 @@ impl RawRequest {
             .ok_or_else(|| FieldError::new(field, "is required"))?;
         let text = raw.get();
         if text.starts_with('"') {
-            serde_json::from_str::<String>(text)
-                .map(Scalar::Text)
-                .map_err(|_| FieldError::new(field, "must be a string"))
+            let value = serde_json::from_str::<String>(text)
+                .map_err(|_| FieldError::new(field, "must be a string"))?;
+            // No SkyPay field holds a control character; a NUL could not even be stored.
+            if value.chars().any(char::is_control) {
+                return Err(FieldError::new(
+                    field,
+                    "must not contain control characters",
+                ));
+            }
+            Ok(Scalar::Text(value))
         } else if text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
             Ok(Scalar::Number(text.to_owned()))
         } else {
@@ -108,11 +115,31 @@ impl RawRequest {
             .filter(|(k, _)| k.as_str() != "authentication")
             .map(|(k, v)| {
                 let value = serde_json::from_str(v.get()).unwrap_or(serde_json::Value::Null);
-                (k.clone(), value)
+                (without_nul(k), storable(value))
             })
             .collect();
         serde_json::Value::Object(map)
     }
+}
+
+/// Postgres text and `jsonb` cannot hold U+0000: the record of a refused collect keeps the
+/// request with each NUL replaced by U+FFFD, so that even such a request is kept.
+fn storable(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => Value::String(without_nul(&s)),
+        Value::Array(items) => Value::Array(items.into_iter().map(storable).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (without_nul(&k), storable(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+fn without_nul(s: &str) -> String {
+    s.replace('\0', "\u{FFFD}")
 }
 
 /// A well-formed inquiry.
@@ -176,6 +203,20 @@ mod tests {
 
     fn raw(json: &str) -> RawRequest {
         RawRequest::parse(json.as_bytes()).expect("object")
+    }
+
+    #[test]
+    fn control_characters_are_a_field_error_and_nul_is_stored_replaced() {
+        let r = raw(r#"{"receiptNumber":"R\u00001","x\u0000":["a\u0000"]}"#);
+        let err = r.string("receiptNumber", 50).unwrap_err();
+        assert_eq!(err.field, "receiptNumber");
+        assert!(r.text_or_number("receiptNumber", None).is_err());
+        let kept = r.without_credentials().to_string();
+        assert!(!kept.contains("\\u0000"), "{kept}");
+        assert!(
+            kept.contains("R\u{FFFD}1") && kept.contains("x\u{FFFD}"),
+            "{kept}"
+        );
     }
 
     #[test]

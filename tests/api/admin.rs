@@ -244,3 +244,88 @@ async fn malformed_ids_and_queries_get_a_json_400() {
     }
     app.teardown().await;
 }
+
+/// Found by schemathesis: values Postgres cannot hold were 500s, and a JSON array was read
+/// as a body (`["gone", null, true]` discarded every dead letter). All are 400s now.
+#[tokio::test]
+async fn nul_characters_out_of_range_values_and_array_bodies_are_a_json_400() {
+    let app = spawn_app().await;
+    app.register_bill(CN, "5000.00", true).await;
+    let mut nul_bill = bill_body("10.00", true);
+    nul_bill["loanRef"] = json!("LN-\u{0}");
+    let mut ancient = bill_body("10.00", true);
+    ancient["expiresAt"] = json!("-5000-01-01T00:00:00Z");
+    let cases: Vec<(Method, String, Option<Value>)> = vec![
+        (
+            Method::PUT,
+            "/internal/bills/SKY0100000010".into(),
+            Some(nul_bill),
+        ),
+        (
+            Method::PUT,
+            "/internal/bills/SKY0100000011".into(),
+            Some(ancient),
+        ),
+        (
+            Method::POST,
+            "/internal/flags/999999/resolve".into(),
+            Some(json!({"note": "ok\u{0}"})),
+        ),
+        (
+            Method::GET,
+            "/internal/collections?receipt=%00".into(),
+            None,
+        ),
+        (
+            Method::GET,
+            "/internal/dead-letters?controlNumber=%00".into(),
+            None,
+        ),
+        (
+            Method::GET,
+            "/internal/dead-letters?olderThan=999999999d".into(),
+            None,
+        ),
+        (
+            Method::GET,
+            "/internal/dead-letters?olderThan=2500000d".into(),
+            None,
+        ),
+        (
+            Method::POST,
+            "/internal/dead-letters/replay".into(),
+            Some(json!({"filter": {"reason": "\u{0}"}})),
+        ),
+        (
+            Method::POST,
+            "/internal/dead-letters/discard".into(),
+            Some(json!({"reason": "x", "filter": {"olderThan": "999999999d"}})),
+        ),
+        (
+            Method::POST,
+            "/internal/dead-letters/discard".into(),
+            Some(json!(["gone", null, true])),
+        ),
+        (
+            Method::PUT,
+            format!("/internal/bills/{CN}"),
+            Some(json!([])),
+        ),
+    ];
+    for (method, path, body) in cases {
+        let mut request = app.admin_request(method.clone(), &path);
+        if let Some(body) = &body {
+            request = request.json(body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let answer: Value = response.json().await.unwrap();
+        assert!(
+            status == 400 || status == 422,
+            "{method} {path}: {status} {answer}"
+        );
+        assert!(answer["error"].is_string(), "{answer}");
+    }
+    assert_eq!(app.outstanding(CN).await, "5000.00 open");
+    app.teardown().await;
+}

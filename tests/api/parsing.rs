@@ -269,3 +269,30 @@ async fn payer_name_drops_trailing_empty_parts_only() {
     assert_eq!(answer["payerName"], "Dela Cruz,Juan,,Jr.");
     app.teardown().await;
 }
+
+/// Found by schemathesis: a NUL in a field reached Postgres, which refused it, so the collect
+/// was answered `-1009` and its refusal was neither kept nor flagged (SkyPay would retry it
+/// forever). Now it is a `2002` naming the field, and the refusal is kept.
+#[tokio::test]
+async fn a_nul_character_is_a_2002_and_the_refusal_is_kept() {
+    let app = spawn_app().await;
+    app.register_bill(CN, "5000.00", true).await;
+    let mut body = collect(CN, "100.00", "R\u{0}1");
+    body["extra\u{0}field"] = json!("x\u{0}y");
+    let answer = app.skypay(&body).await;
+    assert_eq!(code(&answer), "2002", "{answer}");
+    assert!(
+        answer["responseDescription"]
+            .as_str()
+            .unwrap()
+            .contains("receiptNumber"),
+        "{answer}"
+    );
+    assert_eq!(app.count("refused_collects").await, 1);
+    assert_eq!(app.count("flags WHERE kind = 'refused_collect'").await, 1);
+    assert_eq!(app.count("collections").await, 0);
+    let mut inquiry = inquiry(CN, "100.00");
+    inquiry["phone"] = json!("0922\u{0}1008333");
+    assert_eq!(code(&app.skypay(&inquiry).await), "2002");
+    app.teardown().await;
+}
