@@ -182,8 +182,11 @@ pub async fn record(
     Ok(CollectOutcome::Recorded(id))
 }
 
-/// How long a collect keeps asking whether its commit went through before it gives up.
-const COMMIT_RESOLUTION: Duration = Duration::from_secs(8);
+/// How long a collect keeps asking whether its commit went through before it gives up. Not
+/// answering yet is the truth (SkyPay may time out and retry: the retry gets `-1015`); `-1009`
+/// after this long may not be, so it is long enough to ride out an ordinary Postgres outage
+/// (the fault suite cuts it for 10 s) and short of common 30 s client time-outs.
+const COMMIT_RESOLUTION: Duration = Duration::from_secs(25);
 
 /// `COMMIT` was sent but its answer never came back (the connection broke): Postgres may have
 /// committed. Answering `-1009` ("nothing recorded") for a committed collection would let the

@@ -9,7 +9,7 @@
 #![allow(dead_code)] // each case uses its own part
 
 use std::collections::{HashMap, HashSet};
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -55,12 +55,26 @@ pub fn amqp_url() -> String {
     std::env::var("AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
 }
 
+/// A port for a child process to listen on. Ports are handed out from a counter below the
+/// kernel's ephemeral range, so that neither another child nor an outgoing connection of the
+/// storm can take a port between the check and the child's bind (it did once: a worker
+/// died on "address in use" while another process answered its health check).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let _ = NEXT.compare_exchange(
+        0,
+        20_000 + (std::process::id() % 500) as u16 * 20,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    loop {
+        let port = NEXT.fetch_add(1, Ordering::SeqCst);
+        assert!(port < 32_000, "out of test ports");
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// The fake core loan system, in this process, on a fixed port so that it can be stopped
@@ -217,6 +231,18 @@ impl Proc {
             .nth(1)?
             .parse()
             .ok()
+    }
+
+    /// `Some(exit status)` when the process has exited on its own.
+    pub fn exited(&mut self) -> Option<String> {
+        let status = self.child.as_mut()?.try_wait().ok()??;
+        Some(status.to_string())
+    }
+
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(5)..].join("\n")
     }
 
     pub fn running(&self) -> bool {
@@ -408,7 +434,22 @@ impl Stack {
     }
 
     /// Waits until the process answers `/healthz` (APIs: `/readyz`, which needs the database).
-    pub async fn wait_up(&self, index: usize) -> Duration {
+    /// Panics if a process died by itself (not killed by the case).
+    pub fn assert_alive(&mut self) {
+        for proc in &mut self.procs {
+            if let Some(status) = proc.exited() {
+                panic!(
+                    "[{}] {} exited by itself ({status}):\n{}",
+                    self.case,
+                    proc.name,
+                    proc.log_tail()
+                );
+            }
+        }
+    }
+
+    pub async fn wait_up(&mut self, index: usize) -> Duration {
+        self.assert_alive();
         let proc = &self.procs[index];
         let path = if proc.role == Role::Api {
             "/readyz"
@@ -439,7 +480,7 @@ impl Stack {
         }
     }
 
-    pub async fn wait_all_up(&self) {
+    pub async fn wait_all_up(&mut self) {
         for i in 0..self.procs.len() {
             if self.procs[i].running() {
                 self.wait_up(i).await;
@@ -467,9 +508,10 @@ impl Stack {
 
     /// Waits until every recorded collection has a final status (posted or dead-lettered)
     /// and the outbox is drained; returns how long that took.
-    pub async fn settle(&self, limit: Duration) -> Duration {
+    pub async fn settle(&mut self, limit: Duration) -> Duration {
         let start = Instant::now();
         loop {
+            self.assert_alive();
             let (open, unpublished): (i64, i64) = sqlx::query_as(
                 "SELECT (SELECT count(*) FROM collections WHERE status NOT IN ('posted', 'dead_lettered')), \
                         (SELECT count(*) FROM outbox WHERE published_at IS NULL)",
@@ -1013,15 +1055,6 @@ pub fn inquiry_body(control_number: &str, amount: &str) -> Value {
     })
 }
 
-/// Leaves the storm log file handle for a case's own notes.
-pub fn note_file(stack: &Stack) -> File {
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(stack.dir.join("notes.txt"))
-        .unwrap()
-}
-
 impl Stack {
     /// Sums the samples of `metric` whose labels contain `label` in a process's `/metrics`
     /// (0 when absent).
@@ -1039,7 +1072,7 @@ impl Stack {
 
     /// Runs a case's end: settles, checks, records the figures, tears down.
     pub async fn finish(
-        self,
+        mut self,
         ledger: &Ledger,
         recovery: Option<Duration>,
         notes: String,

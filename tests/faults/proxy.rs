@@ -85,7 +85,6 @@ impl Proxy {
         self.state.bytes_from_clients.load(Ordering::SeqCst)
     }
 
-
     /// A Postgres URL through this proxy (TLS off, so that the proxy can see `COMMIT`).
     pub fn url(&self, database: &str) -> String {
         format!(

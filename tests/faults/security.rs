@@ -9,7 +9,12 @@ use serde_json::{json, Value};
 
 use crate::harness::*;
 
-async fn skypay_raw(client: &reqwest::Client, url: &str, body: String, xff: Option<&str>) -> String {
+async fn skypay_raw(
+    client: &reqwest::Client,
+    url: &str,
+    body: String,
+    xff: Option<&str>,
+) -> String {
     let mut request = client
         .post(format!("{url}/skypay"))
         .header("content-type", "text/plain")
@@ -58,7 +63,10 @@ async fn wrong_credentials_and_tokens_never_reach_the_database() {
         let mut empty_key = collect_body(&bill, "10.00", &receipt);
         empty_key["authentication"] = json!("");
         let mut no_key_collect = collect_body(&bill, "10.00", &receipt);
-        no_key_collect.as_object_mut().unwrap().remove("authentication");
+        no_key_collect
+            .as_object_mut()
+            .unwrap()
+            .remove("authentication");
         for body in [wrong_key, wrong_user, no_key, empty_key, no_key_collect] {
             // A missing credential field is a missing field (2002); a wrong one is -1001.
             let code = skypay_raw(&client, &url, body.to_string(), None).await;
@@ -68,17 +76,29 @@ async fn wrong_credentials_and_tokens_never_reach_the_database() {
         // An envelope sealed with a key we do not hold cannot even be opened.
         let sealed = encrypt(
             &EnvelopeKey::derive("not-our-key"),
-            collect_body(&bill, "10.00", &receipt).to_string().as_bytes(),
+            collect_body(&bill, "10.00", &receipt)
+                .to_string()
+                .as_bytes(),
         );
         let code = skypay_raw(&client, &url, sealed, None).await;
         assert!(code == "-1000" || code == "-1001", "{code}");
         tried += 1;
         // The admin API: no token, a wrong one, a near miss.
-        for token in [None, Some("wrong"), Some(&ADMIN_TOKEN[..ADMIN_TOKEN.len() - 1])] {
+        for token in [
+            None,
+            Some("wrong"),
+            Some(&ADMIN_TOKEN[..ADMIN_TOKEN.len() - 1]),
+        ] {
             for (method, path) in [
-                (reqwest::Method::GET, "/internal/collections?receipt=SEC-1".to_owned()),
+                (
+                    reqwest::Method::GET,
+                    "/internal/collections?receipt=SEC-1".to_owned(),
+                ),
                 (reqwest::Method::GET, "/internal/dead-letters".to_owned()),
-                (reqwest::Method::POST, "/internal/dead-letters/replay".to_owned()),
+                (
+                    reqwest::Method::POST,
+                    "/internal/dead-letters/replay".to_owned(),
+                ),
                 (reqwest::Method::GET, format!("/internal/bills/{bill}")),
             ] {
                 let mut request = client.request(method, format!("{admin}{path}"));
@@ -92,13 +112,20 @@ async fn wrong_credentials_and_tokens_never_reach_the_database() {
     }
     let after = proxy.bytes_from_clients();
     assert_eq!(
-        after, before,
+        after,
+        before,
         "{tried} refused requests sent {} bytes to Postgres",
         after - before
     );
     // The counter does count: a good request reaches the database.
     assert_eq!(
-        skypay_raw(&client, &url, inquiry_body(&bill, "10.00").to_string(), None).await,
+        skypay_raw(
+            &client,
+            &url,
+            inquiry_body(&bill, "10.00").to_string(),
+            None
+        )
+        .await,
         "1000"
     );
     assert!(proxy.bytes_from_clients() > after);
@@ -143,23 +170,43 @@ async fn ip_allow_list_with_and_without_trusted_proxies() {
     // Without trusted proxies the peer (127.0.0.1) is the caller, whatever the header says.
     let refused_direct = [None, Some("10.9.1.1"), Some("10.9.1.1, 10.9.1.2")];
     for xff in refused_direct {
-        assert_eq!(skypay_raw(&client, &direct_url, inquiry.clone(), xff).await, "-1001", "{xff:?}");
+        assert_eq!(
+            skypay_raw(&client, &direct_url, inquiry.clone(), xff).await,
+            "-1001",
+            "{xff:?}"
+        );
     }
     // Behind a trusted proxy: the right-most address that is not a trusted proxy.
     let refused_behind = [
-        None,                               // the proxy itself is not allowed
-        Some("10.8.0.5"),                   // outside the allow-list
-        Some("10.9.1.1, 10.8.0.5"),         // a spoofed allowed address on the left
+        None,                                 // the proxy itself is not allowed
+        Some("10.8.0.5"),                     // outside the allow-list
+        Some("10.9.1.1, 10.8.0.5"),           // a spoofed allowed address on the left
         Some("10.9.1.1, 10.8.0.5, 10.0.0.7"), // the same through two proxies
         Some("not-an-ip"),
     ];
     for xff in refused_behind {
-        assert_eq!(skypay_raw(&client, &behind_url, inquiry.clone(), xff).await, "-1001", "{xff:?}");
+        assert_eq!(
+            skypay_raw(&client, &behind_url, inquiry.clone(), xff).await,
+            "-1001",
+            "{xff:?}"
+        );
     }
-    assert_eq!(proxy.bytes_from_clients(), before, "refused callers never reach Postgres");
-    let allowed_behind = [Some("10.9.1.1"), Some("10.8.0.5, 10.9.1.1"), Some("10.9.1.1, 10.0.0.7")];
+    assert_eq!(
+        proxy.bytes_from_clients(),
+        before,
+        "refused callers never reach Postgres"
+    );
+    let allowed_behind = [
+        Some("10.9.1.1"),
+        Some("10.8.0.5, 10.9.1.1"),
+        Some("10.9.1.1, 10.0.0.7"),
+    ];
     for xff in allowed_behind {
-        assert_eq!(skypay_raw(&client, &behind_url, inquiry.clone(), xff).await, "1000", "{xff:?}");
+        assert_eq!(
+            skypay_raw(&client, &behind_url, inquiry.clone(), xff).await,
+            "1000",
+            "{xff:?}"
+        );
     }
     let scan = s.grep_logs();
     assert!(scan.found.is_empty(), "{:?}", scan.found);
