@@ -1089,3 +1089,39 @@ impl Stack {
         f
     }
 }
+
+impl Stack {
+    /// The database's clock now (collections' `posted_at` is on it).
+    pub async fn db_now(&self) -> chrono::DateTime<chrono::Utc> {
+        sqlx::query_scalar("SELECT now()")
+            .fetch_one(&self.db.pool)
+            .await
+            .unwrap()
+    }
+
+    /// How long after `since` (a fault's end, on the database's clock, taken at `at`) the
+    /// first payment was posted again.
+    pub async fn first_post_after(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+        at: Instant,
+    ) -> Duration {
+        loop {
+            let n: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM collections WHERE posted_at > $1")
+                    .bind(since)
+                    .fetch_one(&self.db.pool)
+                    .await
+                    .unwrap();
+            if n > 0 {
+                return at.elapsed();
+            }
+            assert!(
+                at.elapsed() < Duration::from_secs(120),
+                "[{}] nothing posted in 120 s after the fault ended",
+                self.case
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
