@@ -214,6 +214,10 @@ fn check_raw(raw: &RawRequest) {
                 "{field}: {} chars",
                 s.chars().count()
             );
+            assert!(
+                !s.chars().any(char::is_control),
+                "{field}: control character"
+            );
         }
     }
     let record = raw.without_credentials();
@@ -222,6 +226,18 @@ fn check_raw(raw: &RawRequest) {
         !map.contains_key("authentication"),
         "the credential was recorded"
     );
+    // Postgres cannot store U+0000 anywhere in the record.
+    assert!(!holds_nul(&record), "the record holds a NUL: {record}");
+}
+
+fn holds_nul(value: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
+    }
 }
 
 fn check_inquiry(req: &InquiryRequest) {
