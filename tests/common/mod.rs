@@ -58,3 +58,48 @@ impl TestDb {
         }
     }
 }
+
+/// The broker the tests talk to: `AMQP_URL` if set, else the local default.
+pub fn amqp_url() -> String {
+    std::env::var("AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+}
+
+/// Deletes a test's queues and exchange (best effort: teardown must not fail a test).
+pub async fn delete_topology(topology: &workers::topology::Topology) {
+    use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
+    let Ok(connection) = workers::broker::connect(&amqp_url()).await else {
+        return;
+    };
+    if let Ok(channel) = connection.create_channel().await {
+        for queue in topology.all_queues() {
+            let _ = channel
+                .queue_delete(&queue, QueueDeleteOptions::default())
+                .await;
+        }
+        let _ = channel
+            .exchange_delete(&topology.exchange(), ExchangeDeleteOptions::default())
+            .await;
+    }
+    let _ = connection.close(200, "").await;
+}
+
+/// Runs `rabbitmqctl` (the broker-restart cases stop and start the shared broker).
+pub fn rabbitmqctl(args: &[&str]) -> Result<(), String> {
+    match std::process::Command::new("rabbitmqctl")
+        .args(args)
+        .output()
+    {
+        Ok(out) if out.status.success() => Ok(()),
+        Ok(out) => Err(String::from_utf8_lossy(&out.stderr).into_owned()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Starts the broker again when dropped, whatever happened, for everyone else.
+pub struct StartOnDrop;
+
+impl Drop for StartOnDrop {
+    fn drop(&mut self) {
+        let _ = rabbitmqctl(&["start_app"]);
+    }
+}

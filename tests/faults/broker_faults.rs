@@ -1,26 +1,9 @@
 //! RabbitMQ stopped and started mid-storm (`rabbitmqctl stop_app` / `start_app`).
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::common::{rabbitmqctl, StartOnDrop};
 use crate::harness::*;
-
-fn rabbitmqctl(args: &[&str]) -> Result<(), String> {
-    match Command::new("rabbitmqctl").args(args).output() {
-        Ok(out) if out.status.success() => Ok(()),
-        Ok(out) => Err(String::from_utf8_lossy(&out.stderr).into_owned()),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-/// Starts the broker again whatever happens, for everyone else.
-struct StartOnDrop;
-
-impl Drop for StartOnDrop {
-    fn drop(&mut self) {
-        let _ = rabbitmqctl(&["start_app"]);
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rabbitmq_stopped_and_started_mid_storm_loses_nothing() {

@@ -17,16 +17,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use collector::config::parse_schedule;
-use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
 use serde_json::{json, Value};
 use tokio::process::{Child, Command};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
-use workers::broker;
 use workers::fake_core::{self, FakeCore, Switches};
 use workers::topology::Topology;
 
-pub use crate::common::TestDb;
+pub use crate::common::{amqp_url, TestDb};
 use crate::proxy::Proxy;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_collector");
@@ -49,10 +47,6 @@ pub fn scaled(short: usize) -> usize {
     } else {
         short
     }
-}
-
-pub fn amqp_url() -> String {
-    std::env::var("AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
 }
 
 /// A port for a child process to listen on. Ports are handed out from a counter below the
@@ -697,19 +691,7 @@ impl Stack {
             proc.kill().await;
         }
         self.core.stop();
-        if let Ok(connection) = broker::connect(&amqp_url()).await {
-            if let Ok(channel) = connection.create_channel().await {
-                for queue in self.topology.all_queues() {
-                    let _ = channel
-                        .queue_delete(&queue, QueueDeleteOptions::default())
-                        .await;
-                }
-                let _ = channel
-                    .exchange_delete(&self.topology.exchange(), ExchangeDeleteOptions::default())
-                    .await;
-            }
-            let _ = connection.close(200, "").await;
-        }
+        crate::common::delete_topology(&self.topology).await;
         drop(self.proxy.take());
         self.db.drop_database().await;
     }

@@ -11,7 +11,7 @@ use collector::domain::OverpaymentPolicy;
 use collector::outbox::relay::{self, RelayConfig};
 use collector::skypay::collect::{record, CollectOutcome};
 use collector::skypay::request::{CollectRequest, RawRequest};
-use lapin::options::{ExchangeDeleteOptions, QueueDeclareOptions, QueueDeleteOptions};
+use lapin::options::QueueDeclareOptions;
 use lapin::types::FieldTable;
 use serde_json::json;
 use tokio::task::JoinHandle;
@@ -23,11 +23,7 @@ use workers::core_client::CoreClient;
 use workers::fake_core::{self, FakeCore, Switches};
 use workers::topology::Topology;
 
-pub use crate::common::TestDb;
-
-pub fn amqp_url() -> String {
-    std::env::var("AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
-}
+pub use crate::common::{amqp_url, TestDb};
 
 pub struct Pipeline {
     pub db: TestDb,
@@ -250,19 +246,7 @@ impl Pipeline {
         for (_, handle) in self.tasks {
             let _ = tokio::time::timeout(Duration::from_secs(10), handle).await;
         }
-        if let Ok(connection) = broker::connect(&amqp_url()).await {
-            if let Ok(channel) = connection.create_channel().await {
-                for queue in self.topology.all_queues() {
-                    let _ = channel
-                        .queue_delete(&queue, QueueDeleteOptions::default())
-                        .await;
-                }
-                let _ = channel
-                    .exchange_delete(&self.topology.exchange(), ExchangeDeleteOptions::default())
-                    .await;
-            }
-            let _ = connection.close(200, "").await;
-        }
+        crate::common::delete_topology(&self.topology).await;
         if self.owns_db {
             self.db.drop_database().await;
         } else {

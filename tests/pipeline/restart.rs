@@ -3,40 +3,20 @@
 //! Restarting the broker disturbs every other test using it, so this test is `#[ignore]`d in
 //! the main run and `scripts/test` runs it alone afterwards.
 
-use std::process::Command;
 use std::time::Duration;
 
 use workers::fake_core::Switches;
 
+use crate::common::{rabbitmqctl, StartOnDrop};
 use crate::helpers::*;
 
 const N: usize = 300;
 
-fn rabbitmqctl(args: &[&str]) -> Result<(), String> {
-    match Command::new("rabbitmqctl").args(args).output() {
-        Ok(out) if out.status.success() => Ok(()),
-        Ok(out) => Err(String::from_utf8_lossy(&out.stderr).into_owned()),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-struct StartOnDrop;
-
-impl Drop for StartOnDrop {
-    fn drop(&mut self) {
-        let _ = rabbitmqctl(&["start_app"]);
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "restarts the shared broker: run alone (scripts/test does)"]
 async fn a_broker_restart_mid_run_loses_nothing_and_posts_nothing_twice() {
-    if let Err(e) = rabbitmqctl(&["status"]) {
-        eprintln!(
-            "SKIPPED: rabbitmqctl is not usable here ({e}); the broker-restart test needs it"
-        );
-        return;
-    }
+    rabbitmqctl(&["status"])
+        .expect("rabbitmqctl must work here (run the tests as a user that may control the broker)");
     let mut p = Pipeline::new("200ms,500ms,1s,2s,2s,2s").await;
     let core = Core::start(Switches {
         latency_ms: 5,
