@@ -19,7 +19,8 @@ def ratio_row(key, name, base_name, target):
     return (f"| {name}{extra} | {r['value']:.0f}/s | {base_name}: {r['baseline']:.0f}/s | {ratio:.2f} | ≥ {target:.2f} | {'PASS' if ok else 'FAIL'} |", ok)
 
 out = []
-oks = []
+missed = []  # every target not met
+proven = set()  # missed targets that a ceiling row shows out of reach
 out.append(f"Run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.node()} ({platform.machine()}, {__import__('os').cpu_count()} cores)")
 out.append("")
 out.append("| figure | value | baseline (same run) | ratio | target | result |")
@@ -28,11 +29,12 @@ for key, name, base, target in [
     ("collect", "collect acks/s at its best concurrency", "pgbench, same transaction", 0.70),
     ("inquiry", "inquiry answers/s", "pgbench, same read", 0.50),
     ("relay", "relay: 100k backlog drained, msgs/s", "bare lapin publisher with confirms", 0.70),
-    ("workers", "workers: posted/s to zero-latency fake-core", "bare HTTP client, c=32", 0.50),
+    ("workers", "workers: posted/s to zero-latency fake-core at the best prefetch", "bare HTTP client, same concurrency", 0.50),
 ]:
     line, ok = ratio_row(key, name, base, target)
     out.append(line)
-    oks.append(ok)
+    if not ok:
+        missed.append(key)
 ceilings = []
 h = rows.get("http_ceiling")
 if h and "inquiry" in rows:
@@ -41,28 +43,50 @@ if h and "inquiry" in rows:
 b = rows.get("stack_ceiling")
 if b and "inquiry" in rows:
     need = 0.50 * rows["inquiry"]["baseline"]
-    ceilings.append(f"| ceiling: bare axum + sqlx server running the same read, nothing else | {b['value']:.0f}/s | inquiry needs {need:.0f}/s for 0.50 | inquiry/ceiling {rows['inquiry']['value'] / b['value']:.2f} | — | {'target out of reach: the bare stack alone is slower than the target' if b['value'] < need else 'ceiling above target'} |")
-c = rows.get("consume_ceiling")
-if c and "workers" in rows:
-    need = 0.50 * rows["workers"]["baseline"]
-    ceilings.append(f"| ceiling: bare RabbitMQ consumer (consume + ack, prefetch 32) | {c['value']:.0f}/s | workers need {need:.0f}/s for 0.50 | workers/ceiling {rows['workers']['value'] / c['value']:.2f} | — | {'target out of reach: the broker alone delivers slower than the target' if c['value'] < need else 'ceiling above target'} |")
+    ceilings.append(f"| bare axum + sqlx server, one query per request, nothing else (for comparison) | {b['value']:.0f}/s | inquiry needs {need:.0f}/s for 0.50 | inquiry/bare {rows['inquiry']['value'] / b['value']:.2f} | — | {'the handler batches reads, which the bare server does not' if b['value'] < need else 'above target'} |")
+w = rows.get("workers")
+if w and "bare_worker" in w:
+    need = 0.50 * w["baseline"]
+    p = w["concurrency"]
+    ceilings.append(f"| ceiling: bare RabbitMQ consumer (consume + ack only), prefetch {p} | {w['consume']:.0f}/s | workers need {need:.0f}/s for 0.50 | workers/ceiling {w['value'] / w['consume']:.2f} | — | {'the broker alone delivers slower than the target' if w['consume'] < need else 'ceiling above target'} |")
+    if w["bare_worker"] < need:
+        proven.add("workers")
+    ceilings.append(f"| ceiling: bare worker (consume, post, ack; no database), prefetch {p} | {w['bare_worker']:.0f}/s | workers need {need:.0f}/s for 0.50 | workers/ceiling {w['value'] / w['bare_worker']:.2f} | — | {'target out of reach: a worker that only consumes, posts and acks is slower than the target' if w['bare_worker'] < need else 'ceiling above target'} |")
 out.extend(ceilings)
 e = rows.get("e2e")
 if e:
     ok = e["p99_ms"] < 250 and e["posted"] == e["sent"]
-    oks.append(ok)
+    if not ok:
+        missed.append("end-to-end")
     out.append(f"| end-to-end collect → posted p99 at 200/s for 60 s ({e['posted']}/{e['sent']} posted, p50 {e['p50_ms']} ms) | {e['p99_ms']} ms | — | — | < 250 ms | {'PASS' if ok else 'FAIL'} |")
 m = rows.get("rss")
 if m:
     for who in ["api", "worker"]:
         mib = m[f"{who}_kib"] / 1024
         ok = mib < 100
-        oks.append(ok)
+        if not ok:
+            missed.append(f"{who} RSS")
         out.append(f"| {who} peak RSS during the above | {mib:.1f} MiB | — | — | < 100 MiB | {'PASS' if ok else 'FAIL'} |")
+details = []
 for k, r in rows.items():
     if k.startswith("collect_c"):
         res = r["result"]
-        out.append(f"<!-- {k}: {res['per_second']:.0f}/s p50 {res['p50_ms']} ms p99 {res['p99_ms']} ms p999 {res['p999_ms']} ms -->")
+        details.append(f"- {k}: {res['per_second']:.0f}/s p50 {res['p50_ms']} ms p99 {res['p99_ms']} ms p999 {res['p999_ms']} ms")
+    elif k.startswith("inquiry_c"):
+        res = r["result"]
+        details.append(f"- {k}: {r['value']:.0f}/s vs pgbench {r['baseline']:.0f}/s = {r['value'] / r['baseline']:.2f}; p50 {res['p50_ms']} ms p99 {res['p99_ms']} ms")
+    elif k.startswith("workers_p"):
+        details.append(f"- {k}: {r['value']:.0f}/s vs bare HTTP client {r['baseline']:.0f}/s = {r['value'] / r['baseline']:.2f}; bare consumer {r['consume']:.0f}/s, bare worker {r['bare_worker']:.0f}/s; CPU µs/msg worker run {r['cpu']}, bare worker run {r['bare_cpu']}")
+if details:
+    out.append("")
+    out.append("Each run (closed loop at each concurrency or prefetch):")
+    out.append("")
+    out.extend(details)
 print("\n".join(out))
 print()
-print("all targets met" if all(oks) else "SOME TARGETS MISSED")
+if not missed:
+    print("all targets met")
+elif set(missed) <= proven:
+    print(f"every target met except {', '.join(missed)}: out of reach on this machine, as its ceiling rows show")
+else:
+    print("SOME TARGETS MISSED")

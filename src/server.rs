@@ -25,6 +25,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::config::{Secret, Settings};
+use crate::db::bills::BillReader;
 use crate::skypay::answer::Answer;
 use crate::skypay::handler::respond;
 use crate::skypay::SkyPayConfig;
@@ -34,6 +35,8 @@ use crate::{admin, db, skypay};
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
+    /// Inquiries' bill reads, batched over `pool`.
+    pub bills: BillReader,
     pub skypay: Arc<SkyPayConfig>,
     pub admin_token: Secret,
     /// The broker `/readyz` checks, when this process uses one.
@@ -46,6 +49,7 @@ impl AppState {
     pub fn from_settings(settings: &Settings, pool: PgPool) -> anyhow::Result<Self> {
         settings.require_api()?;
         Ok(Self {
+            bills: BillReader::spawn(pool.clone()),
             pool,
             skypay: Arc::new(SkyPayConfig {
                 credentials: settings.credentials.clone().into(),

@@ -5,6 +5,9 @@
 //!   run with any unexpected code fails rather than looking fast.
 //! - `publish`: a bare lapin publisher with confirms, the relay's baseline.
 //! - `post`: a bare HTTP client posting payment payloads, the workers' baseline.
+//! - `consume`: a bare consumer, or with `--post-url` a bare worker (consume, post, ack, no
+//!   database): the ceilings of what the workers are built on.
+//! - `bare-server`: a bare axum + sqlx server running the inquiry's read, its stack's ceiling.
 //!
 //! Each prints one JSON line of results.
 
@@ -82,6 +85,16 @@ enum Command {
         count: usize,
         #[arg(long, default_value_t = 32)]
         prefetch: u16,
+        /// Also post each message to this core loan system, as the worker does: a bare
+        /// worker with no database. The messages are then the payloads of the outbox rows
+        /// of `--database`.
+        #[arg(long, requires = "database")]
+        post_url: Option<String>,
+        #[arg(long)]
+        database: Option<String>,
+        /// Consumers, each on its own channel with `prefetch`.
+        #[arg(long, default_value_t = 1)]
+        channels: usize,
     },
     /// A bare axum + sqlx server answering inquiries with the same SQL and nothing else (no
     /// envelope, auth, validation, tracing or metrics): the ceiling of the stack we build on.
@@ -90,6 +103,13 @@ enum Command {
         database: String,
         #[arg(long, default_value = "127.0.0.1:18090")]
         listen: String,
+    },
+    /// Waits until `queue` has a consumer (a worker that has started consuming), at most 30 s.
+    WaitConsumer {
+        #[arg(long)]
+        amqp: String,
+        #[arg(long)]
+        queue: String,
     },
     /// Deletes the queues and the exchange of a prefix.
     Cleanup {
@@ -165,8 +185,40 @@ async fn main() -> anyhow::Result<()> {
             queue,
             count,
             prefetch,
-        } => consume(&amqp, &queue, count, prefetch).await,
+            post_url,
+            database,
+            channels,
+        } => {
+            let post = post_url.as_deref().zip(database.as_deref());
+            consume(&amqp, &queue, count, prefetch, channels, post).await
+        }
         Command::BareServer { database, listen } => bare_server(&database, &listen).await,
+        Command::WaitConsumer { amqp, queue } => {
+            let connection = workers::broker::connect(&amqp).await?;
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                // A passive declare fails (and closes the channel) while the queue is missing.
+                let channel = connection.create_channel().await?;
+                let options = lapin::options::QueueDeclareOptions {
+                    passive: true,
+                    ..Default::default()
+                };
+                if let Ok(q) = channel
+                    .queue_declare(&queue, options, Default::default())
+                    .await
+                {
+                    if q.consumer_count() > 0 {
+                        return Ok(());
+                    }
+                    let _ = channel.close(200, "checked").await;
+                }
+                anyhow::ensure!(
+                    Instant::now() < deadline,
+                    "no consumer on {queue} after 30 s"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
         Command::Cleanup {
             amqp,
             prefix,
@@ -488,23 +540,50 @@ async fn post(url: &str, database: &str, count: usize, concurrency: usize) -> an
     Ok(())
 }
 
-async fn consume(amqp: &str, queue: &str, count: usize, prefetch: u16) -> anyhow::Result<()> {
+/// A bare consumer. With `post`, it is a bare worker: each delivery is read as the payment
+/// event, posted as the worker posts it (its own `CoreClient`), and acked, `prefetch` at a
+/// time; nothing is read or recorded in Postgres.
+async fn consume(
+    amqp: &str,
+    queue: &str,
+    count: usize,
+    prefetch: u16,
+    channels: usize,
+    post: Option<(&str, &str)>,
+) -> anyhow::Result<()> {
     use futures::StreamExt;
     use lapin::options::{
         BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
         ConfirmSelectOptions,
     };
     use lapin::types::FieldTable;
+    let (bodies, core) = match post {
+        Some((url, database)) => (
+            payloads(database, count).await?,
+            Some(workers::core_client::CoreClient::new(
+                url,
+                None,
+                Duration::from_secs(10),
+            )?),
+        ),
+        None => (
+            vec![
+                br#"{"collectionId":"00000000-0000-0000-0000-000000000000","amount":"10.50"}"#
+                    .to_vec();
+                count
+            ],
+            None,
+        ),
+    };
     let connection = workers::broker::connect(amqp).await?;
     let channel = connection.create_channel().await?;
     channel
         .confirm_select(ConfirmSelectOptions::default())
         .await?;
     scratch_queue(&channel, queue).await?;
-    let body = br#"{"collectionId":"00000000-0000-0000-0000-000000000000","amount":"10.50"}"#;
-    for chunk in (0..count).collect::<Vec<_>>().chunks(500) {
+    for chunk in bodies.chunks(500) {
         let mut confirms = Vec::new();
-        for _ in chunk {
+        for body in chunk {
             let properties = lapin::BasicProperties::default().with_delivery_mode(2);
             confirms.push(
                 channel
@@ -516,29 +595,75 @@ async fn consume(amqp: &str, queue: &str, count: usize, prefetch: u16) -> anyhow
             c.await?;
         }
     }
-    channel
-        .basic_qos(prefetch, BasicQosOptions::default())
-        .await?;
-    let mut consumer = channel
-        .basic_consume(
-            queue,
-            "bare",
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
-        )
-        .await?;
-    let start = Instant::now();
-    let mut n = 0;
-    while n < count {
-        let delivery = consumer.next().await.context("consumer ended")??;
-        delivery.ack(BasicAckOptions::default()).await?;
-        n += 1;
+    // Each consumer on its own channel, `prefetch` each.
+    // The channels are kept until the end: lapin closes a channel whose handles are dropped.
+    let (mut consumers, mut consumer_channels) = (Vec::new(), Vec::new());
+    for i in 0..channels.max(1) {
+        let channel = connection.create_channel().await?;
+        channel
+            .basic_qos(prefetch, BasicQosOptions::default())
+            .await?;
+        consumer_channels.push(channel.clone());
+        consumers.push(
+            channel
+                .basic_consume(
+                    queue,
+                    &format!("bare-{i}"),
+                    BasicConsumeOptions::default(),
+                    FieldTable::default(),
+                )
+                .await?,
+        );
     }
+    let failed = AtomicU64::new(0);
+    let start = Instant::now();
+    let cpu_start = own_cpu_seconds();
+    futures::stream::select_all(consumers)
+        .take(bodies.len())
+        .for_each_concurrent(usize::from(prefetch) * channels.max(1), |delivery| {
+            let (core, failed) = (core.as_ref(), &failed);
+            async move {
+                let Ok(delivery) = delivery else {
+                    failed.fetch_add(1, Ordering::Relaxed);
+                    return;
+                };
+                if let Some(core) = core {
+                    let outcome = match serde_json::from_slice(&delivery.data) {
+                        Ok(event) => core.post(&event).await,
+                        Err(e) => workers::core_client::PostOutcome::Permanent {
+                            status: 0,
+                            body: format!("unreadable message: {e}"),
+                        },
+                    };
+                    if !matches!(outcome, workers::core_client::PostOutcome::Posted { .. })
+                        && failed.fetch_add(1, Ordering::Relaxed) == 0
+                    {
+                        eprintln!("first failed post: {outcome:?}");
+                    }
+                }
+                if let Err(e) = delivery.ack(BasicAckOptions::default()).await {
+                    if failed.fetch_add(1, Ordering::Relaxed) == 0 {
+                        eprintln!("first failed ack: {e}");
+                    }
+                }
+            }
+        })
+        .await;
     let elapsed = start.elapsed();
+    let cpu_us = (own_cpu_seconds() - cpu_start) * 1e6 / bodies.len() as f64;
+    let n = bodies.len();
     channel.queue_delete(queue, Default::default()).await?;
+    drop(consumer_channels);
+    let failed = failed.load(Ordering::Relaxed);
+    anyhow::ensure!(failed == 0, "{failed} of {n} deliveries failed");
+    let mode = if core.is_some() {
+        "bare worker (consume, post, ack)"
+    } else {
+        "bare consumer (consume, ack)"
+    };
     println!(
         "{}",
-        json!({"mode": "bare consumer", "ok": n, "seconds": elapsed.as_secs_f64(), "per_second": n as f64 / elapsed.as_secs_f64()})
+        json!({"mode": mode, "prefetch": prefetch, "channels": channels, "ok": n, "seconds": elapsed.as_secs_f64(), "per_second": n as f64 / elapsed.as_secs_f64(), "own_cpu_us_per_msg": cpu_us})
     );
     Ok(())
 }
@@ -581,6 +706,23 @@ async fn bare_server(database: &str, listen: &str) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     axum::serve(listener, app).await?;
     Ok(())
+}
+
+/// CPU seconds (user + system) this process has used so far, from `/proc/self/stat`.
+fn own_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of stat(5); 100 ticks a second on Linux.
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// A durable quorum queue like the posting queue, for the bare baselines.

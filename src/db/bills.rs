@@ -3,11 +3,14 @@
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use sqlx::{PgConnection, PgExecutor};
+use std::collections::HashMap;
+
+use sqlx::{PgConnection, PgExecutor, PgPool};
+use workers::batch::Batcher;
 
 use crate::domain::{Bill, BillStatus, PayerName};
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, Clone)]
 struct BillRow {
     control_number: String,
     loan_ref: String,
@@ -62,6 +65,57 @@ pub async fn find(db: impl PgExecutor<'_>, control_number: &str) -> anyhow::Resu
         .await
         .context("Failed to read bill")?;
     row.map(Bill::try_from).transpose()
+}
+
+/// Batched bill reads for inquiries: the inquiries in flight share one round trip
+/// (`control_number = ANY(…)`) instead of one each, so a busy API spends its time on
+/// inquiries rather than on Postgres round trips. A lone inquiry is a batch of one and waits
+/// for nothing. Reads only: an inquiry sees the bill as of its batch's statement, which began
+/// after the inquiry arrived.
+#[derive(Clone)]
+pub struct BillReader(Batcher<String, Option<BillRow>>);
+
+impl BillReader {
+    /// At most this many bills per statement.
+    const MAX_BATCH: usize = 128;
+    /// Statements at once.
+    const IN_FLIGHT: usize = 2;
+
+    /// Starts the reader task; it stops when the last clone is dropped.
+    pub fn spawn(pool: PgPool) -> Self {
+        Self(Batcher::spawn(
+            Self::MAX_BATCH,
+            Self::IN_FLIGHT,
+            move |numbers: Vec<String>| {
+                let pool = pool.clone();
+                async move {
+                    let sql = format!("SELECT {COLUMNS} FROM bills WHERE control_number = ANY($1)");
+                    let rows: Vec<BillRow> = sqlx::query_as(&sql)
+                        .bind(&numbers)
+                        .fetch_all(&pool)
+                        .await
+                        .context("Failed to read bills")?;
+                    let by_number: HashMap<&str, &BillRow> = rows
+                        .iter()
+                        .map(|r| (r.control_number.as_str(), r))
+                        .collect();
+                    Ok(numbers
+                        .iter()
+                        .map(|n| by_number.get(n.as_str()).map(|r| (*r).clone()))
+                        .collect())
+                }
+            },
+        ))
+    }
+
+    /// The bill with this control number, if there is one.
+    pub async fn find(&self, control_number: &str) -> anyhow::Result<Option<Bill>> {
+        self.0
+            .call(control_number.to_owned())
+            .await?
+            .map(Bill::try_from)
+            .transpose()
+    }
 }
 
 /// Reads and locks the bill row until the transaction ends: concurrent collects on one bill

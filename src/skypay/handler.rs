@@ -161,7 +161,7 @@ async fn answer_action(state: &AppState, raw: &RawRequest, action: Action) -> An
     }
     match action {
         Action::Inquiry => match InquiryRequest::try_from(raw) {
-            Ok(req) => inquiry::inquire(&state.pool, &req).await,
+            Ok(req) => inquiry::inquire(&state.bills, &req).await,
             Err(e) => Answer::invalid_field(&e),
         },
         Action::Collect => match CollectRequest::try_from(raw) {

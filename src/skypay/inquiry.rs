@@ -1,11 +1,10 @@
 //! `collectionInquiry`: answered from the bill, changes nothing.
 
 use chrono::Utc;
-use sqlx::PgPool;
 
 use super::answer::{Answer, Code, PayerDetails};
 use super::request::InquiryRequest;
-use crate::db;
+use crate::db::bills::BillReader;
 use crate::domain::{check_inquiry, mask, InquiryRefusal};
 
 /// Never fails: a database error is `-1009`.
@@ -13,8 +12,8 @@ use crate::domain::{check_inquiry, mask, InquiryRefusal};
     control_number = %req.control_number,
     phone = %mask::phone(req.phone.as_str()),
 ))]
-pub async fn inquire(pool: &PgPool, req: &InquiryRequest) -> Answer {
-    let bill = match db::bills::find(pool, req.control_number.as_str()).await {
+pub async fn inquire(bills: &BillReader, req: &InquiryRequest) -> Answer {
+    let bill = match bills.find(req.control_number.as_str()).await {
         Ok(bill) => bill,
         Err(e) => {
             tracing::error!(error = %format_args!("{e:#}"), "inquiry failed");

@@ -85,3 +85,73 @@ async fn one_receipt_sent_n_times_at_once_records_one_collection() {
         .teardown()
         .await;
 }
+
+/// Inquiries in flight share one read (`BillReader`): each still gets its own bill's answer,
+/// whether its bill is open, paid, unknown, or asked for twice in one batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn inquiries_at_once_each_get_their_own_bills_answer() {
+    let app = Arc::new(spawn_app().await);
+    const BILLS: usize = 12;
+    for i in 1..=BILLS {
+        let mut body = bill_body(&format!("{}.00", 100 + i), false);
+        body["payer"]["firstName"] = format!("Payer{i}").into();
+        let response = app
+            .admin_request(
+                reqwest::Method::PUT,
+                &format!("/internal/bills/SKY02000000{i:02}"),
+            )
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success());
+    }
+    // The last bill is paid in full before the inquiries.
+    let paid = format!("SKY02000000{BILLS:02}");
+    let answer = app
+        .skypay(&collect(&paid, format!("{}.00", 100 + BILLS), "PAID-1"))
+        .await;
+    assert_eq!(code(&answer), "1000", "{answer}");
+
+    // Per bill: the right amount twice, a wrong amount once; and unknown control numbers.
+    let mut asks: Vec<(String, String, &str)> = Vec::new();
+    for i in 1..=BILLS {
+        let cn = format!("SKY02000000{i:02}");
+        let ok = if i == BILLS { "-1026" } else { "1000" };
+        asks.push((cn.clone(), format!("{}.00", 100 + i), ok));
+        asks.push((cn.clone(), format!("{}.00", 100 + i), ok));
+        let wrong = if i == BILLS { "-1026" } else { "2001" };
+        asks.push((cn, format!("{}.00", 200 + i), wrong));
+    }
+    for i in 1..=BILLS {
+        asks.push((format!("SKY09900000{i:02}"), "100.00".into(), "-1015"));
+    }
+    let barrier = Arc::new(Barrier::new(asks.len()));
+    let answers = join_all(asks.iter().cloned().map(|(cn, amount, _)| {
+        let (app, barrier) = (app.clone(), barrier.clone());
+        tokio::spawn(async move {
+            barrier.wait().await;
+            app.skypay(&inquiry(&cn, amount.as_str())).await
+        })
+    }))
+    .await;
+    for ((cn, amount, expected), answer) in asks.iter().zip(answers) {
+        let answer = answer.unwrap();
+        assert_eq!(code(&answer), *expected, "{cn} {amount}: {answer}");
+        if *expected == "1000" {
+            let i: usize = cn[cn.len() - 2..].parse().unwrap();
+            assert_eq!(
+                answer["payerName"],
+                format!("Dela Cruz,Payer{i},Santos"),
+                "{cn}: {answer}"
+            );
+            assert_eq!(answer["amount"], amount.as_str(), "{cn}: {answer}");
+        } else {
+            assert!(answer.get("payerName").is_none(), "{cn}: {answer}");
+        }
+    }
+    Arc::into_inner(app)
+        .expect("all tasks done")
+        .teardown()
+        .await;
+}

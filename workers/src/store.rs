@@ -140,6 +140,10 @@ pub async fn mark_posted_many(
     .context("Failed to mark collections posted")
 }
 
+/// Batches of one kind that run at once. One: a second batch in flight measured no faster
+/// (BENCHMARKS.md), and one keeps a worker's writes on one connection.
+const IN_FLIGHT: usize = 1;
+
 /// Group commit for the common outcome: the "posted" records of every delivery in flight are
 /// written together, one transaction (one WAL flush) for many payments, instead of one each.
 /// A caller waits for its own record to be durable before it acks.
@@ -151,6 +155,7 @@ impl PostedRecorder {
     pub fn spawn(pool: PgPool, max_batch: usize) -> Self {
         Self(Batcher::spawn(
             max_batch,
+            IN_FLIGHT,
             move |items: Vec<(Uuid, Option<String>)>| {
                 let pool = pool.clone();
                 async move {
@@ -177,25 +182,29 @@ pub struct StatusReader(Batcher<Uuid, Option<String>>);
 impl StatusReader {
     /// Starts the reader task; it stops when the last clone is dropped.
     pub fn spawn(pool: PgPool, max_batch: usize) -> Self {
-        Self(Batcher::spawn(max_batch, move |ids: Vec<Uuid>| {
-            let pool = pool.clone();
-            async move {
-                let rows: Vec<(Uuid, String)> =
-                    sqlx::query_as("SELECT id, status FROM collections WHERE id = ANY($1)")
-                        .bind(&ids)
-                        .fetch_all(&pool)
-                        .await
-                        .context("Failed to read collection statuses")?;
-                Ok(ids
-                    .iter()
-                    .map(|id| {
-                        rows.iter()
-                            .find(|(row, _)| row == id)
-                            .map(|(_, s)| s.clone())
-                    })
-                    .collect())
-            }
-        }))
+        Self(Batcher::spawn(
+            max_batch,
+            IN_FLIGHT,
+            move |ids: Vec<Uuid>| {
+                let pool = pool.clone();
+                async move {
+                    let rows: Vec<(Uuid, String)> =
+                        sqlx::query_as("SELECT id, status FROM collections WHERE id = ANY($1)")
+                            .bind(&ids)
+                            .fetch_all(&pool)
+                            .await
+                            .context("Failed to read collection statuses")?;
+                    Ok(ids
+                        .iter()
+                        .map(|id| {
+                            rows.iter()
+                                .find(|(row, _)| row == id)
+                                .map(|(_, s)| s.clone())
+                        })
+                        .collect())
+                }
+            },
+        ))
     }
 
     /// The collection's status, `None` if there is no such collection.
