@@ -90,8 +90,8 @@ async fn history(pool: &PgPool, collection: Collection) -> Result<CollectionHist
         actor: None,
         at: collection.created_at,
     }];
-    // The first publication is the collection's `published_at`; publications after a replay
-    // are events of their own (the relay writes no event row for the common case).
+    // The first publication is the collection's `published_at`; later ones (a replay, a
+    // re-publish after a lost mark) are events of their own.
     if let Some(at) = collection.published_at {
         history.push(Event {
             event: "published".into(),
@@ -110,7 +110,9 @@ async fn history(pool: &PgPool, collection: Collection) -> Result<CollectionHist
     .await
     .map_err(anyhow::Error::from)?;
     history.extend(events);
-    history.sort_by_key(|e| e.at);
+    // "recorded" comes first by definition: a relay's transaction (which stamps
+    // `published_at`) may begin a moment before the collect's commit it then reads.
+    history[1..].sort_by_key(|e| e.at);
     Ok(CollectionHistory {
         collection,
         discarded_by,

@@ -128,15 +128,21 @@ pub async fn relay_batch(
         .execute(&mut *tx)
         .await
         .context("Failed to mark outbox rows published")?;
+    // The worker may have taken the message, and even posted or dead-lettered it, before this
+    // mark: the mark never moves a row's status back, but always records the publication.
+    // `published_at` is this transaction's start, before the publish, so the history keeps its
+    // order; every publication after the first (a replay, a re-publish after a lost mark) is
+    // an event of its own.
     sqlx::query(
-        "WITH locked AS (SELECT id, status FROM collections WHERE id = ANY($1) \
-             AND status IN ('recorded', 'replayed') ORDER BY id FOR UPDATE), \
+        "WITH locked AS (SELECT id, status, published_at FROM collections WHERE id = ANY($1) \
+             ORDER BY id FOR UPDATE), \
          updated AS ( \
-             UPDATE collections c SET status = 'published', \
+             UPDATE collections c SET \
+                 status = CASE WHEN l.status IN ('recorded', 'replayed') THEN 'published' ELSE c.status END, \
                  published_at = COALESCE(c.published_at, now()), updated_at = now() \
-             FROM locked l WHERE c.id = l.id RETURNING c.id, l.status AS was) \
+             FROM locked l WHERE c.id = l.id RETURNING c.id, l.published_at AS before) \
          INSERT INTO collection_events (collection_id, event) \
-         SELECT id, 'published' FROM updated WHERE was = 'replayed'",
+         SELECT id, 'published' FROM updated WHERE before IS NOT NULL",
     )
     .bind(&collection_ids)
     .execute(&mut *tx)

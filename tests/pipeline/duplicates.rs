@@ -59,6 +59,61 @@ async fn a_row_published_twice_is_posted_once() {
     );
     let (_, attempts, _, _) = p.status(id).await;
     assert_eq!(attempts, 1);
+    // The second publication is in the collection's history.
+    let republished: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM collection_events WHERE collection_id = $1 AND event = 'published'",
+    )
+    .bind(id)
+    .fetch_one(&p.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(republished, 1);
+    core.stop();
+    p.teardown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_that_beats_the_relays_mark_keeps_its_status_and_the_publication_is_recorded() {
+    let mut p = Pipeline::new("100ms").await;
+    let core = Core::start(Switches::default()).await;
+    let id = p.collect("SKY0100000001", "100", "BEAT-1").await;
+    let relay = p.spawn_relay();
+    p.spawn_worker(&core.url, Duration::from_secs(2));
+    p.wait_count(
+        "SELECT count(*) FROM collections WHERE status = 'posted'",
+        1,
+        WAIT,
+    )
+    .await;
+    relay.cancel();
+    // As if the relay's mark had never committed: the worker finished first, the row is still
+    // unpublished, and the relay publishes it again.
+    sqlx::query("UPDATE outbox SET published_at = NULL")
+        .execute(&p.db.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE collections SET published_at = NULL")
+        .execute(&p.db.pool)
+        .await
+        .unwrap();
+    p.spawn_relay();
+    p.wait_count(
+        "SELECT count(*) FROM outbox WHERE published_at IS NOT NULL",
+        1,
+        WAIT,
+    )
+    .await;
+    crate::posting::wait_depth(&p, &p.topology.posting_queue(), 0).await;
+    let (status, published): (String, Option<chrono::DateTime<chrono::Utc>>) =
+        sqlx::query_as("SELECT status, published_at FROM collections WHERE id = $1")
+            .bind(id)
+            .fetch_one(&p.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(status, "posted", "the relay's mark never moves a row back");
+    assert!(published.is_some(), "the publication is recorded");
+    assert_eq!(core.core.posted().len(), 1);
+    assert_eq!(core.core.posted()[0].calls, 1);
     core.stop();
     p.teardown().await;
 }
