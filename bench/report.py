@@ -52,6 +52,21 @@ if w and "bare_worker" in w:
     if w["bare_worker"] < need:
         proven.add("workers")
     ceilings.append(f"| ceiling: bare worker (consume, post, ack; no database), prefetch {p} | {w['bare_worker']:.0f}/s | workers need {need:.0f}/s for 0.50 | workers/ceiling {w['value'] / w['bare_worker']:.2f} | — | {'target out of reach: a worker that only consumes, posts and acks is slower than the target' if w['bare_worker'] < need else 'ceiling above target'} |")
+    if "consume_cpu" in w:
+        # The CPU each part of a worker's job costs, measured apart, summed: the rate a worker
+        # could reach if doing them together cost nothing extra. Roles a run does not use are
+        # left out as noise.
+        def spent(cpu, roles=("broker", "bench", "core")):
+            return sum(v for k, v in cpu.items() if k in roles)
+        consume, post, db = spent(w["consume_cpu"]), spent(w["base_cpu"]), spent(w["cpu"], ("postgres",))
+        parts = consume + post + db
+        cores = __import__("os").cpu_count()
+        bound = cores * 1e6 / parts
+        if bound < need:
+            proven.add("workers")
+        verdict = ("target out of reach even if doing the parts together cost nothing" if bound < need
+                   else "the parts alone would allow the target")
+        ceilings.append(f"| bound: CPU per message of the parts measured apart, summed on {cores} cores (consume + ack {consume:.0f} µs, post {post:.0f} µs, the worker's Postgres work {db:.0f} µs) | {bound:.0f}/s | workers need {need:.0f}/s for 0.50 | — | — | {verdict} |")
 out.extend(ceilings)
 e = rows.get("e2e")
 if e:
@@ -76,7 +91,7 @@ for k, r in rows.items():
         res = r["result"]
         details.append(f"- {k}: {r['value']:.0f}/s vs pgbench {r['baseline']:.0f}/s = {r['value'] / r['baseline']:.2f}; p50 {res['p50_ms']} ms p99 {res['p99_ms']} ms")
     elif k.startswith("workers_p"):
-        details.append(f"- {k}: {r['value']:.0f}/s vs bare HTTP client {r['baseline']:.0f}/s = {r['value'] / r['baseline']:.2f}; bare consumer {r['consume']:.0f}/s, bare worker {r['bare_worker']:.0f}/s; CPU µs/msg worker run {r['cpu']}, bare worker run {r['bare_cpu']}")
+        details.append(f"- {k}: {r['value']:.0f}/s vs bare HTTP client {r['baseline']:.0f}/s = {r['value'] / r['baseline']:.2f}; bare consumer {r['consume']:.0f}/s, bare worker {r['bare_worker']:.0f}/s; CPU µs/msg worker run {r['cpu']}, bare worker run {r['bare_cpu']}, bare consumer run {r.get('consume_cpu')}, bare HTTP client run {r.get('base_cpu')}")
 if details:
     out.append("")
     out.append("Each run (closed loop at each concurrency or prefetch):")

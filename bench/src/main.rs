@@ -8,6 +8,7 @@
 //! - `consume`: a bare consumer, or with `--post-url` a bare worker (consume, post, ack, no
 //!   database): the ceilings of what the workers are built on.
 //! - `bare-server`: a bare axum + sqlx server running the inquiry's read, its stack's ceiling.
+//! - `cpu`: CPU time of every process by role, to put a CPU cost on each message.
 //!
 //! Each prints one JSON line of results.
 
@@ -20,6 +21,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use futures::future::join_all;
 use hdrhistogram::Histogram;
 use serde_json::json;
+
+mod cpu;
 
 #[derive(Parser)]
 struct Cli {
@@ -111,6 +114,15 @@ enum Command {
         #[arg(long)]
         queue: String,
     },
+    /// CPU seconds so far of every process, by role (broker, postgres, core, collector, bench,
+    /// other), as JSON; with `--since FILE --messages N`, CPU µs per message since that
+    /// snapshot.
+    Cpu {
+        #[arg(long, requires = "messages")]
+        since: Option<std::path::PathBuf>,
+        #[arg(long)]
+        messages: Option<usize>,
+    },
     /// Deletes the queues and the exchange of a prefix.
     Cleanup {
         #[arg(long)]
@@ -191,6 +203,21 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let post = post_url.as_deref().zip(database.as_deref());
             consume(&amqp, &queue, count, prefetch, channels, post).await
+        }
+        Command::Cpu { since, messages } => {
+            let now = cpu::snapshot();
+            let out = match (since, messages) {
+                (Some(file), Some(n)) => {
+                    let before: cpu::Snapshot = serde_json::from_slice(
+                        &std::fs::read(&file)
+                            .with_context(|| format!("read {}", file.display()))?,
+                    )?;
+                    cpu::per_message(&before, &now, n)
+                }
+                _ => now,
+            };
+            println!("{}", serde_json::to_string(&out)?);
+            Ok(())
         }
         Command::BareServer { database, listen } => bare_server(&database, &listen).await,
         Command::WaitConsumer { amqp, queue } => {
@@ -493,6 +520,7 @@ async fn post(url: &str, database: &str, count: usize, concurrency: usize) -> an
         .build()?;
     let next = Arc::new(AtomicU64::new(0));
     let bodies = Arc::new(bodies);
+    let roles_start = cpu::snapshot();
     let start = Instant::now();
     let tasks = (0..concurrency).map(|_| {
         let (client, next, bodies, url) = (
@@ -528,6 +556,7 @@ async fn post(url: &str, database: &str, count: usize, concurrency: usize) -> an
         .map(|r| r.unwrap_or(0))
         .sum();
     let elapsed = start.elapsed();
+    let roles = cpu::per_message(&roles_start, &cpu::snapshot(), bodies.len());
     anyhow::ensure!(
         ok as usize == bodies.len(),
         "only {ok} of {} posts succeeded",
@@ -535,7 +564,7 @@ async fn post(url: &str, database: &str, count: usize, concurrency: usize) -> an
     );
     println!(
         "{}",
-        json!({"mode": "bare HTTP client", "ok": ok, "seconds": elapsed.as_secs_f64(), "per_second": ok as f64 / elapsed.as_secs_f64()})
+        json!({"mode": "bare HTTP client", "ok": ok, "seconds": elapsed.as_secs_f64(), "per_second": ok as f64 / elapsed.as_secs_f64(), "cpu_us_per_msg": roles})
     );
     Ok(())
 }
@@ -617,7 +646,7 @@ async fn consume(
     }
     let failed = AtomicU64::new(0);
     let start = Instant::now();
-    let cpu_start = own_cpu_seconds();
+    let (cpu_start, roles_start) = (cpu::own_seconds(), cpu::snapshot());
     futures::stream::select_all(consumers)
         .take(bodies.len())
         .for_each_concurrent(usize::from(prefetch) * channels.max(1), |delivery| {
@@ -650,7 +679,8 @@ async fn consume(
         })
         .await;
     let elapsed = start.elapsed();
-    let cpu_us = (own_cpu_seconds() - cpu_start) * 1e6 / bodies.len() as f64;
+    let roles = cpu::per_message(&roles_start, &cpu::snapshot(), bodies.len());
+    let cpu_us = (cpu::own_seconds() - cpu_start) * 1e6 / bodies.len() as f64;
     let n = bodies.len();
     channel.queue_delete(queue, Default::default()).await?;
     drop(consumer_channels);
@@ -663,7 +693,7 @@ async fn consume(
     };
     println!(
         "{}",
-        json!({"mode": mode, "prefetch": prefetch, "channels": channels, "ok": n, "seconds": elapsed.as_secs_f64(), "per_second": n as f64 / elapsed.as_secs_f64(), "own_cpu_us_per_msg": cpu_us})
+        json!({"mode": mode, "prefetch": prefetch, "channels": channels, "ok": n, "seconds": elapsed.as_secs_f64(), "per_second": n as f64 / elapsed.as_secs_f64(), "own_cpu_us_per_msg": cpu_us, "cpu_us_per_msg": roles})
     );
     Ok(())
 }
@@ -706,23 +736,6 @@ async fn bare_server(database: &str, listen: &str) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     axum::serve(listener, app).await?;
     Ok(())
-}
-
-/// CPU seconds (user + system) this process has used so far, from `/proc/self/stat`.
-fn own_cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // utime and stime are fields 14 and 15 of stat(5); 100 ticks a second on Linux.
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// A durable quorum queue like the posting queue, for the bare baselines.
