@@ -49,7 +49,7 @@ impl AppState {
     pub fn from_settings(settings: &Settings, pool: PgPool) -> anyhow::Result<Self> {
         settings.require_api()?;
         Ok(Self {
-            bills: BillReader::spawn(pool.clone()),
+            bills: BillReader::spawn(&pool),
             pool,
             skypay: Arc::new(SkyPayConfig {
                 credentials: settings.credentials.clone().into(),

@@ -380,6 +380,7 @@ async fn closed_loop(
     duration: Duration,
 ) -> anyhow::Result<String> {
     let start = Instant::now();
+    let cpu_start = cpu::own_seconds();
     let tasks = (0..concurrency).map(|_| {
         let gen = gen.clone();
         tokio::spawn(async move {
@@ -405,8 +406,9 @@ async fn closed_loop(
         ok += o;
         errors.extend(e);
     }
+    let own_cpu_us = (cpu::own_seconds() - cpu_start) * 1e6 / ok.max(1) as f64;
     report(
-        &format!("closed-loop c={concurrency}"),
+        &format!("closed-loop c={concurrency}, own CPU {own_cpu_us:.1} µs per request"),
         &hist,
         ok,
         &errors,

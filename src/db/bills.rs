@@ -81,8 +81,16 @@ impl BillReader {
     /// Statements at once.
     const IN_FLIGHT: usize = 2;
 
-    /// Starts the reader task; it stops when the last clone is dropped.
-    pub fn spawn(pool: PgPool) -> Self {
+    /// Starts the reader task; it stops when the last clone is dropped. It reads on
+    /// connections of its own (`IN_FLIGHT` of them, like `pool`'s) that plan the statement
+    /// once: Postgres would otherwise re-plan `= ANY($1)` for every batch, because its
+    /// generic plan assumes ten elements. The setting is scoped to these connections, which
+    /// run this one statement and nothing else.
+    pub fn spawn(pool: &PgPool) -> Self {
+        let options = (*pool.connect_options())
+            .clone()
+            .options([("plan_cache_mode", "force_generic_plan")]);
+        let pool = super::pool(options, Self::IN_FLIGHT as u32);
         Self(Batcher::spawn(
             Self::MAX_BATCH,
             Self::IN_FLIGHT,
