@@ -59,8 +59,9 @@ pub enum LogFormat {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub database_url: Option<String>,
-    /// Connections each process may open (`DATABASE_POOL_SIZE`, default 20). Several
-    /// processes share Postgres' `max_connections` (100 by default): size them to fit.
+    /// Connections each process may open (`DATABASE_POOL_SIZE`, default 20; the SkyPay API
+    /// adds the bill reader's 2). Several processes share Postgres' `max_connections` (100 by
+    /// default): size them to fit.
     pub database_pool_size: u32,
     pub amqp_url: Option<String>,
     pub amqp_prefix: String,

@@ -204,7 +204,7 @@ async fn health_and_readiness_on_both_listeners() {
         assert_eq!(ready.status(), 200);
         assert_eq!(ready.json::<Value>().await.unwrap()["database"], "ok");
     }
-    app.app_pool.close().await;
+    app.db.cut().await;
     let ready = app
         .client
         .get(format!("{}/readyz", app.admin))

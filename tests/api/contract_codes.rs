@@ -124,14 +124,17 @@ async fn minus_1001_from_an_address_outside_the_allow_list() {
 #[tokio::test]
 async fn minus_1009_when_the_database_is_unreachable() {
     let app = app_with_bill().await;
-    app.app_pool.close().await;
+    app.db.cut().await;
     assert_eq!(code(&app.skypay(&inquiry(CN, "3900")).await), "-1009");
     assert_eq!(
         code(&app.skypay(&collect(CN, "3900", "R-1")).await),
         "-1009"
     );
+    app.db.restore().await;
     assert_eq!(app.count("collections").await, 0);
     assert_eq!(app.count("outbox").await, 0);
+    // Back without a restart.
+    assert_eq!(code(&app.skypay(&inquiry(CN, "3900")).await), "1000");
     app.teardown().await;
 }
 

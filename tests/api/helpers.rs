@@ -25,7 +25,7 @@ pub struct TestApp {
     pub base: String,
     pub admin: String,
     pub db: TestDb,
-    /// The pool the app itself uses (close it to make the database "fail").
+    /// The pool the app itself uses (`db.cut()` makes the database fail for it).
     pub app_pool: PgPool,
     pub client: reqwest::Client,
     shutdown: CancellationToken,

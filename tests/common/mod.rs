@@ -47,6 +47,36 @@ impl TestDb {
         Self { name, url, pool }
     }
 
+    /// Makes the database unreachable, as an outage would: it refuses new connections and
+    /// every open one is terminated. `restore` lets connections in again.
+    pub async fn cut(&self) {
+        self.allow_connections(false).await;
+        let mut admin = PgConnection::connect(&server_url()).await.expect("admin");
+        sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+            .bind(&self.name)
+            .execute(&mut admin)
+            .await
+            .expect("terminate connections");
+    }
+
+    pub async fn restore(&self) {
+        self.allow_connections(true).await;
+    }
+
+    async fn allow_connections(&self, allow: bool) {
+        let mut admin = PgConnection::connect(&server_url()).await.expect("admin");
+        admin
+            .execute(
+                format!(
+                    r#"ALTER DATABASE "{}" WITH ALLOW_CONNECTIONS {allow}"#,
+                    self.name
+                )
+                .as_str(),
+            )
+            .await
+            .expect("alter database");
+    }
+
     pub async fn drop_database(self) {
         self.pool.close().await;
         if let Ok(mut admin) = PgConnection::connect(&server_url()).await {
