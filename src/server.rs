@@ -35,7 +35,7 @@ use crate::{admin, db, skypay};
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
-    /// Inquiries' bill reads, batched over `pool`.
+    /// Inquiries' bill reads, batched, on connections of their own (`BillReader::spawn`).
     pub bills: BillReader,
     pub skypay: Arc<SkyPayConfig>,
     pub admin_token: Secret,

@@ -4,6 +4,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use sqlx::{PgConnection, PgExecutor, PgPool};
 use workers::batch::Batcher;
@@ -91,13 +92,14 @@ impl BillReader {
             .clone()
             .options([("plan_cache_mode", "force_generic_plan")]);
         let pool = super::pool(options, Self::IN_FLIGHT as u32);
+        let sql: Arc<str> =
+            format!("SELECT {COLUMNS} FROM bills WHERE control_number = ANY($1)").into();
         Self(Batcher::spawn(
             Self::MAX_BATCH,
             Self::IN_FLIGHT,
             move |numbers: Vec<String>| {
-                let pool = pool.clone();
+                let (pool, sql) = (pool.clone(), sql.clone());
                 async move {
-                    let sql = format!("SELECT {COLUMNS} FROM bills WHERE control_number = ANY($1)");
                     let rows: Vec<BillRow> = sqlx::query_as(&sql)
                         .bind(&numbers)
                         .fetch_all(&pool)

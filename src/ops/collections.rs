@@ -90,8 +90,8 @@ async fn history(pool: &PgPool, collection: Collection) -> Result<CollectionHist
         actor: None,
         at: collection.created_at,
     }];
-    // The first publication is the collection's `published_at`; later ones (a replay, a
-    // re-publish after a lost mark) are events of their own.
+    // The first publication is the collection's `published_at`; each replay's publication is
+    // an event of its own.
     if let Some(at) = collection.published_at {
         history.push(Event {
             event: "published".into(),

@@ -131,8 +131,8 @@ pub async fn relay_batch(
     // The worker may have taken the message, and even posted or dead-lettered it, before this
     // mark: the mark never moves a row's status back, but always records the publication.
     // `published_at` is this transaction's start, before the publish, so the history keeps its
-    // order; every publication after the first (a replay, a re-publish after a lost mark) is
-    // an event of its own.
+    // order. A row already marked published is a replay: that publication is an event of its
+    // own. (After a lost mark, `published_at` is still empty, so the next mark is the first.)
     sqlx::query(
         "WITH locked AS (SELECT id, status, published_at FROM collections WHERE id = ANY($1) \
              ORDER BY id FOR UPDATE), \

@@ -14,20 +14,8 @@ async fn a_row_published_twice_is_posted_once() {
     let mut p = Pipeline::new("100ms").await;
     let core = Core::start(Switches::default()).await;
     let id = p.collect("SKY0100000001", "100", "TWICE-1").await;
-    // Publish, then forget we did (as a relay that crashed between publish and mark), and
-    // publish again: the same message is delivered twice.
-    let relay = p.spawn_relay();
-    p.wait_count(
-        "SELECT count(*) FROM outbox WHERE published_at IS NOT NULL",
-        1,
-        WAIT,
-    )
-    .await;
-    relay.cancel();
-    sqlx::query("UPDATE outbox SET published_at = NULL")
-        .execute(&p.db.pool)
-        .await
-        .unwrap();
+    // Publish, lose the mark, publish again: the same message is delivered twice.
+    p.publish_and_lose_the_mark(1, WAIT).await;
     p.spawn_relay();
     p.wait_count(
         "SELECT count(*) FROM outbox WHERE published_at IS NOT NULL",
@@ -59,15 +47,6 @@ async fn a_row_published_twice_is_posted_once() {
     );
     let (_, attempts, _, _) = p.status(id).await;
     assert_eq!(attempts, 1);
-    // The second publication is in the collection's history.
-    let republished: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM collection_events WHERE collection_id = $1 AND event = 'published'",
-    )
-    .bind(id)
-    .fetch_one(&p.db.pool)
-    .await
-    .unwrap();
-    assert_eq!(republished, 1);
     core.stop();
     p.teardown().await;
 }
@@ -77,25 +56,16 @@ async fn a_worker_that_beats_the_relays_mark_keeps_its_status_and_the_publicatio
     let mut p = Pipeline::new("100ms").await;
     let core = Core::start(Switches::default()).await;
     let id = p.collect("SKY0100000001", "100", "BEAT-1").await;
-    let relay = p.spawn_relay();
+    // The worker posts the first copy; the relay's mark of it is lost.
     p.spawn_worker(&core.url, Duration::from_secs(2));
+    p.publish_and_lose_the_mark(1, WAIT).await;
     p.wait_count(
         "SELECT count(*) FROM collections WHERE status = 'posted'",
         1,
         WAIT,
     )
     .await;
-    relay.cancel();
-    // As if the relay's mark had never committed: the worker finished first, the row is still
-    // unpublished, and the relay publishes it again.
-    sqlx::query("UPDATE outbox SET published_at = NULL")
-        .execute(&p.db.pool)
-        .await
-        .unwrap();
-    sqlx::query("UPDATE collections SET published_at = NULL")
-        .execute(&p.db.pool)
-        .await
-        .unwrap();
+    // The relay publishes it again, and marks it after the worker has finished with it.
     p.spawn_relay();
     p.wait_count(
         "SELECT count(*) FROM outbox WHERE published_at IS NOT NULL",

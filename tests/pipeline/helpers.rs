@@ -189,6 +189,28 @@ impl Pipeline {
         .unwrap()
     }
 
+    /// Publishes the backlog with a relay, then undoes the relay's mark, as if its transaction
+    /// had never committed (a relay killed between publish and mark): the rows are
+    /// unpublished again, and the next relay publishes them a second time. What a worker
+    /// recorded meanwhile stays.
+    pub async fn publish_and_lose_the_mark(&mut self, rows: i64, limit: Duration) {
+        let relay = self.spawn_relay();
+        self.wait_count(
+            "SELECT count(*) FROM outbox WHERE published_at IS NOT NULL",
+            rows,
+            limit,
+        )
+        .await;
+        relay.cancel();
+        for undo in [
+            "UPDATE outbox SET published_at = NULL",
+            "UPDATE collections SET published_at = NULL, \
+                 status = CASE WHEN status = 'published' THEN 'recorded' ELSE status END",
+        ] {
+            sqlx::query(undo).execute(&self.db.pool).await.unwrap();
+        }
+    }
+
     /// Waits until `sql` (a count) reaches `want`, or panics after `limit`.
     pub async fn wait_count(&self, sql: &str, want: i64, limit: Duration) {
         let start = Instant::now();
