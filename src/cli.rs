@@ -16,6 +16,7 @@ use workers::topology::Topology;
 use crate::config::Settings;
 use crate::db;
 use crate::outbox::relay::{self, RelayConfig};
+use crate::outbox::{adopter, sweeper};
 use crate::server::{Api, AppState};
 
 /// Options of the posting workers.
@@ -150,6 +151,10 @@ async fn spawn_api(
     Ok(())
 }
 
+/// The relay and the pipeline's keepers beside it: the sweeper (re-sends from the database
+/// what the broker lost) and the adopter (records the broker's own dead letters). Each first
+/// checks that the broker can dead-letter at least once; a broker that cannot stops the
+/// process with a message saying how to fix it.
 fn spawn_relay(
     tasks: &mut JoinSet<anyhow::Result<()>>,
     settings: &Settings,
@@ -158,11 +163,60 @@ fn spawn_relay(
 ) -> anyhow::Result<()> {
     let amqp_url = settings.require_amqp_url()?.to_owned();
     let topology = topology(settings);
+    let sweeper = settings.sweeper.clone();
+    {
+        let (pool, amqp_url, topology, shutdown) = (
+            pool.clone(),
+            amqp_url.clone(),
+            topology.clone(),
+            shutdown.clone(),
+        );
+        tasks.spawn(async move {
+            if !broker_checked(&amqp_url, &topology, &shutdown).await? {
+                return Ok(());
+            }
+            relay::run(pool, amqp_url, topology, RelayConfig::default(), shutdown).await;
+            Ok(())
+        });
+    }
+    {
+        let (pool, amqp_url, topology, shutdown) = (
+            pool.clone(),
+            amqp_url.clone(),
+            topology.clone(),
+            shutdown.clone(),
+        );
+        tasks.spawn(async move {
+            sweeper::run(pool, amqp_url, topology, sweeper, shutdown).await;
+            Ok(())
+        });
+    }
     tasks.spawn(async move {
-        relay::run(pool, amqp_url, topology, RelayConfig::default(), shutdown).await;
+        adopter::run(pool, amqp_url, topology, shutdown).await;
         Ok(())
     });
     Ok(())
+}
+
+/// Waits for the broker, then checks it can dead-letter at least once and warns about
+/// version 1 queues that still hold messages. `Ok(false)`: stopped before the broker came.
+async fn broker_checked(
+    amqp_url: &str,
+    topology: &Topology,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<bool> {
+    let Some(connection) = workers::broker::connect_with_backoff(amqp_url, shutdown).await else {
+        return Ok(false);
+    };
+    let checked = topology.check_broker(&connection).await;
+    if checked.is_ok() {
+        for (queue, messages) in topology.legacy_queues(&connection).await {
+            tracing::warn!(%queue, messages, "a queue of the previous topology (version 1) is still \
+                declared: run `collector topology migrate` to move what it holds and delete it");
+        }
+    }
+    let _ = connection.close(200, "checked").await;
+    checked.map(|()| true)
 }
 
 fn spawn_worker(
@@ -181,14 +235,19 @@ fn spawn_worker(
     let core = CoreClient::new(core_url, token, options.core_timeout)?;
     let worker = Arc::new(Worker::new(pool, core, topology(settings)));
     let prefetch = options.prefetch;
+    let topology = topology(settings);
     tasks.spawn(async move {
+        if !broker_checked(&amqp_url, &topology, &shutdown).await? {
+            return Ok(());
+        }
         worker.run(amqp_url, prefetch, shutdown).await;
         Ok(())
     });
     Ok(())
 }
 
-/// `/metrics` and `/healthz` for processes without the admin listener (`relay`, `worker`).
+/// `/metrics`, `/healthz` and `/readyz` for processes without the admin listener (`relay`,
+/// `worker`): they need the broker too, so their readiness probes it the same way.
 async fn spawn_metrics(
     tasks: &mut JoinSet<anyhow::Result<()>>,
     settings: &Settings,
@@ -201,8 +260,17 @@ async fn spawn_metrics(
         .await
         .with_context(|| format!("Failed to bind METRICS_ADDR {addr}"))?;
     let (pool, url, topology) = (pool.clone(), settings.amqp_url.clone(), topology(settings));
+    let probe = url.clone().map(workers::broker::BrokerProbe::new);
+    let ready_pool = pool.clone();
     let app = axum::Router::new()
         .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .route(
+            "/readyz",
+            axum::routing::get(move || {
+                let (pool, probe) = (ready_pool.clone(), probe.clone());
+                async move { crate::server::readiness(&pool, probe.as_ref()).await }
+            }),
+        )
         .route(
             "/metrics",
             axum::routing::get(move || {
@@ -265,4 +333,51 @@ pub fn shutdown_on_signal() -> CancellationToken {
         child.cancel();
     });
     token
+}
+
+/// `collector sweep`: the sweeper alone, without a relay (which must run somewhere to publish
+/// what it re-sends). `once`: one sweep, then exit, printing what was rescued.
+pub async fn sweep(settings: &Settings, once: bool) -> anyhow::Result<()> {
+    let pool = connect(settings)?;
+    let amqp_url = settings.require_amqp_url()?.to_owned();
+    let topology = topology(settings);
+    if once {
+        let overdue = sweeper::overdue(&pool, &settings.sweeper).await?;
+        let rescued = sweeper::sweep(&pool, &amqp_url, &topology, &settings.sweeper).await?;
+        println!("{overdue} collection(s) overdue; {rescued} re-sent from the database");
+        return Ok(());
+    }
+    let shutdown = shutdown_on_signal();
+    sweeper::run(pool, amqp_url, topology, settings.sweeper.clone(), shutdown).await;
+    Ok(())
+}
+
+/// `collector topology migrate`: moves what version 1's queues hold into version 2 and
+/// deletes them; prints what it did to each.
+pub async fn topology_migrate(settings: &Settings, json: bool) -> anyhow::Result<()> {
+    let amqp_url = settings.require_amqp_url()?;
+    let topology = topology(settings);
+    let connection = workers::broker::connect(amqp_url)
+        .await
+        .context("Failed to reach RabbitMQ")?;
+    topology.check_broker(&connection).await?;
+    let reports = workers::migrate::migrate(&connection, &topology).await;
+    let _ = connection.close(200, "migrated").await;
+    let reports = reports?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    } else if reports.is_empty() {
+        println!("no queue of the previous topology under `{}`: nothing to migrate", topology.prefix);
+    } else {
+        for r in &reports {
+            match &r.kept_because {
+                None => println!("{}: moved {} message(s) to {}; deleted", r.queue, r.moved, r.to),
+                Some(why) => println!("{}: moved {} message(s) to {}; KEPT: {why}", r.queue, r.moved, r.to),
+            }
+        }
+    }
+    if reports.iter().any(|r| !r.deleted) {
+        anyhow::bail!("some queues of the previous topology remain: see above");
+    }
+    Ok(())
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 use crate::domain::OverpaymentPolicy;
+use crate::outbox::sweeper::SweeperConfig;
 use crate::skypay::auth::Credential;
 
 /// A configuration problem, naming the variable at fault.
@@ -76,6 +77,8 @@ pub struct Settings {
     pub require_encryption: bool,
     pub overpayment: OverpaymentPolicy,
     pub retry_schedule: Vec<Duration>,
+    /// The sweeper's interval, graces and look-back (`SWEEPER_*`).
+    pub sweeper: SweeperConfig,
     pub log_format: LogFormat,
 }
 
@@ -176,6 +179,7 @@ impl Settings {
                     .as_deref()
                     .unwrap_or("10s,1m,5m,30m,2h,6h"),
             )?,
+            sweeper: parse_sweeper(&get)?,
             log_format: match get("LOG_FORMAT").as_deref() {
                 None | Some("text") => LogFormat::Text,
                 Some("json") => LogFormat::Json,
@@ -309,6 +313,26 @@ fn parse_cidrs(var: &'static str, raw: &str) -> Result<Vec<IpNet>, ConfigError> 
         .collect()
 }
 
+fn parse_sweeper(get: &dyn Fn(&str) -> Option<String>) -> Result<SweeperConfig, ConfigError> {
+    let defaults = SweeperConfig::default();
+    let setting = |var: &'static str, default: Duration| match get(var) {
+        None => Ok(default),
+        Some(raw) => parse_duration(&raw).ok_or_else(|| {
+            ConfigError::new(
+                var,
+                format!("`{raw}` is not a duration like 30s, 10m, 2h, 14d"),
+            )
+        }),
+    };
+    Ok(SweeperConfig {
+        interval: setting("SWEEPER_INTERVAL", defaults.interval)?,
+        published_grace: setting("SWEEPER_PUBLISHED_GRACE", defaults.published_grace)?,
+        retry_grace: setting("SWEEPER_RETRY_GRACE", defaults.retry_grace)?,
+        lookback: setting("SWEEPER_LOOKBACK", defaults.lookback)?,
+        batch: defaults.batch,
+    })
+}
+
 /// `10s,1m,5m,30m,2h,6h`: each tier's delay, in order.
 pub fn parse_schedule(raw: &str) -> Result<Vec<Duration>, ConfigError> {
     let var = "RETRY_SCHEDULE";
@@ -339,6 +363,7 @@ fn parse_duration(item: &str) -> Option<Duration> {
         "s" => Duration::from_secs(n),
         "m" => Duration::from_secs(n.checked_mul(60)?),
         "h" => Duration::from_secs(n.checked_mul(3600)?),
+        "d" => Duration::from_secs(n.checked_mul(86_400)?),
         _ => return None,
     };
     (!d.is_zero()).then_some(d)
@@ -368,6 +393,22 @@ mod tests {
         assert_eq!(s.overpayment, OverpaymentPolicy::Refuse);
         assert_eq!(s.retry_schedule.len(), 6);
         assert_eq!(s.retry_schedule[5], Duration::from_secs(6 * 3600));
+        assert_eq!(s.sweeper, SweeperConfig::default());
+    }
+
+    #[test]
+    fn sweeper_settings_parse() {
+        let s = load(&[
+            ("SWEEPER_INTERVAL", "5s"),
+            ("SWEEPER_PUBLISHED_GRACE", "2m"),
+            ("SWEEPER_RETRY_GRACE", "1h"),
+            ("SWEEPER_LOOKBACK", "3d"),
+        ])
+        .unwrap();
+        assert_eq!(s.sweeper.interval, Duration::from_secs(5));
+        assert_eq!(s.sweeper.published_grace, Duration::from_secs(120));
+        assert_eq!(s.sweeper.retry_grace, Duration::from_secs(3600));
+        assert_eq!(s.sweeper.lookback, Duration::from_secs(3 * 86_400));
     }
 
     #[test]
@@ -388,6 +429,10 @@ mod tests {
             ("AMQP_PREFIX", "has space"),
             ("LOG_FORMAT", "xml"),
             ("DATABASE_POOL_SIZE", "0"),
+            ("SWEEPER_INTERVAL", "often"),
+            ("SWEEPER_PUBLISHED_GRACE", "0s"),
+            ("SWEEPER_RETRY_GRACE", "5"),
+            ("SWEEPER_LOOKBACK", "2w"),
         ];
         for (var, value) in cases {
             let err = load(&[(var, value)]).expect_err(var);

@@ -57,6 +57,16 @@ enum Command {
         #[arg(long, env = "FAKE_CORE_ADDR", default_value = "127.0.0.1:8081")]
         fake_core_addr: SocketAddr,
     },
+    /// The sweeper alone: re-sends from the database every payment whose message is overdue
+    /// (the relay process runs one too).
+    Sweep {
+        /// One sweep, then exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// The RabbitMQ topology: migrate from the previous version's queues.
+    #[command(subcommand)]
+    Topology(TopologyCommand),
     /// Dead letters: list, show, replay, discard, reconcile the queue.
     #[command(subcommand)]
     Dlq(DlqCommand),
@@ -116,6 +126,15 @@ impl WorkerArgs {
             core_timeout: Duration::from_secs(self.core_timeout_secs.max(1)),
         }
     }
+}
+
+#[derive(Subcommand)]
+enum TopologyCommand {
+    /// Move what the previous version's queues hold into this version's, then delete them.
+    Migrate {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -263,6 +282,10 @@ async fn main() -> ExitCode {
             worker,
             fake_core_addr,
         } => cli::all(&settings, &worker.options(), fake_core_addr).await,
+        Command::Sweep { once } => cli::sweep(&settings, once).await,
+        Command::Topology(TopologyCommand::Migrate { json }) => {
+            cli::topology_migrate(&settings, json).await
+        }
         Command::Dlq(command) => dlq(&settings, command).await,
         Command::Flags(command) => flags(&settings, command).await,
         Command::Collections(CollectionsCommand::Show {

@@ -23,6 +23,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
+use workers::broker::BrokerProbe;
 
 use crate::config::{Secret, Settings};
 use crate::db::bills::BillReader;
@@ -39,8 +40,10 @@ pub struct AppState {
     pub bills: BillReader,
     pub skypay: Arc<SkyPayConfig>,
     pub admin_token: Secret,
-    /// The broker `/readyz` checks, when this process uses one.
+    /// The broker `/metrics` reads queue depths from, when this process uses one.
     pub amqp_url: Option<String>,
+    /// `/readyz`'s broker check: one per process, so its cached answer is shared.
+    pub broker: Option<BrokerProbe>,
     /// Queue names, for metrics and the dead-letter queue's reconciliation.
     pub topology: workers::topology::Topology,
 }
@@ -63,6 +66,7 @@ impl AppState {
                 .clone()
                 .context("ADMIN_TOKEN is not set")?,
             amqp_url: settings.amqp_url.clone(),
+            broker: settings.amqp_url.clone().map(BrokerProbe::new),
             topology: workers::topology::Topology::new(
                 &settings.amqp_prefix,
                 settings.retry_schedule.clone(),
@@ -282,13 +286,22 @@ async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// Ready when Postgres answers and, if this process uses one, the broker accepts connections.
 async fn readyz(State(state): State<AppState>) -> Response {
-    let database = db::ping(&state.pool).await.map_err(|e| format!("{e:#}"));
-    let broker = match &state.amqp_url {
-        Some(url) => broker_reachable(url).await,
-        None => Ok(()),
-    };
+    readiness(&state.pool, state.broker.as_ref()).await
+}
+
+/// `/readyz` for every process: ready when Postgres answers and, if the process uses one, the
+/// broker completes a handshake with our credentials (`BrokerProbe`); 503 saying which not.
+pub async fn readiness(pool: &PgPool, broker: Option<&BrokerProbe>) -> Response {
+    let (database, broker) = tokio::join!(
+        async { db::ping(pool).await.map_err(|e| format!("{e:#}")) },
+        async {
+            match broker {
+                Some(probe) => probe.check().await,
+                None => Ok(()),
+            }
+        },
+    );
     let ok = database.is_ok() && broker.is_ok();
     let show = |r: &Result<(), String>| match r {
         Ok(()) => "ok".to_owned(),
@@ -301,16 +314,4 @@ async fn readyz(State(state): State<AppState>) -> Response {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Json(body)).into_response()
-}
-
-async fn broker_reachable(url: &str) -> Result<(), String> {
-    let uri: lapin::uri::AMQPUri = url
-        .parse()
-        .map_err(|_| "AMQP_URL does not parse".to_owned())?;
-    let addr = (uri.authority.host.clone(), uri.authority.port);
-    match tokio::time::timeout(Duration::from_secs(2), tokio::net::TcpStream::connect(addr)).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(format!("broker unreachable: {e}")),
-        Err(_) => Err("broker unreachable: timed out".to_owned()),
-    }
 }

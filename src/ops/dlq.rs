@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use lapin::options::{BasicAckOptions, BasicGetOptions, BasicNackOptions};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -17,7 +17,7 @@ use workers::topology::Topology;
 
 use super::table;
 use crate::admin::AdminError;
-use crate::domain::{format_money, manila};
+use crate::domain::format_money;
 use crate::{db, outbox};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -126,39 +126,24 @@ async fn replay_one(
     actor: &str,
     reason: Option<&str>,
 ) -> anyhow::Result<bool> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        receipt_number: String,
-        control_number: String,
-        loan_ref: String,
-        amount: Decimal,
-        collected_at: DateTime<Utc>,
-        pay_channel: i32,
-        phone: String,
-    }
     let mut tx = pool.begin().await.context("Failed to begin transaction")?;
-    let row: Option<Row> = sqlx::query_as(
-        "UPDATE collections SET status = 'replayed', replayed_at = now(), updated_at = now() \
-         WHERE id = $1 AND status = 'dead_lettered' \
-         RETURNING receipt_number, control_number, loan_ref, amount, collected_at, pay_channel, phone",
+    // A new message generation from the first attempt: a stale copy of the dead letter that
+    // is still travelling (the broker's own dead letter, say) is dropped by the worker.
+    let replayed = sqlx::query(
+        "UPDATE collections SET status = 'replayed', replayed_at = now(), dispatch = dispatch + 1, \
+             next_attempt = 0, next_due_at = now(), updated_at = now() \
+         WHERE id = $1 AND status = 'dead_lettered'",
     )
     .bind(id)
-    .fetch_optional(&mut *tx)
+    .execute(&mut *tx)
     .await
-    .context("Failed to mark collection replayed")?;
-    let Some(row) = row else { return Ok(false) };
-    let collected_at: DateTime<FixedOffset> = row.collected_at.with_timezone(&manila());
-    let event = PaymentEvent {
-        collection_id: id,
-        receipt_number: row.receipt_number,
-        control_number: row.control_number,
-        loan_ref: row.loan_ref,
-        amount: row.amount,
-        collected_at,
-        pay_channel: row.pay_channel,
-        payer_phone: row.phone,
-    };
-    outbox::insert_event(&mut tx, &event).await?;
+    .context("Failed to mark collection replayed")?
+    .rows_affected()
+        == 1;
+    if !replayed {
+        return Ok(false);
+    }
+    outbox::enqueue_again(&mut tx, &[id]).await?;
     record_event(&mut tx, id, "replayed", actor, reason).await?;
     db::audit::record(
         &mut tx,
@@ -276,7 +261,7 @@ pub async fn reconcile_queue(
             (Some(id), Some(_)) if !seen.insert(id) => false,
             (Some(_), Some("dead_lettered")) => true,
             (Some(id), Some("recorded" | "published" | "retrying")) => {
-                workers::store::mark_dead_lettered(
+                let _ = workers::store::mark_dead_lettered(
                     pool,
                     id,
                     "dead-lettered by the broker: delivery limit reached",

@@ -20,7 +20,7 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 use workers::broker::{backoff, confirm_channel, connect_with_backoff};
-use workers::consumer::ATTEMPT_HEADER;
+use workers::consumer::{ATTEMPT_HEADER, DISPATCH_HEADER, OUTBOX_HEADER};
 use workers::topology::{Topology, POSTING_KEY};
 
 /// The channel `NOTIFY` uses (see the outbox trigger in the migrations).
@@ -56,6 +56,10 @@ struct Row {
     collection_id: Uuid,
     /// The event's JSON as Postgres stores it: published as is, never parsed here.
     payload: String,
+    /// The collection's message generation and the attempt the message starts at (0, or a
+    /// rescued retry's place in the schedule).
+    dispatch: i32,
+    attempt: i32,
 }
 
 /// Claims one batch, publishes it, marks what the broker confirmed. Returns how many rows
@@ -68,7 +72,8 @@ pub async fn relay_batch(
 ) -> anyhow::Result<usize> {
     let mut tx = pool.begin().await.context("Failed to begin transaction")?;
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT id, collection_id, payload::text AS payload FROM outbox WHERE published_at IS NULL \
+        "SELECT id, collection_id, payload::text AS payload, dispatch, attempt FROM outbox \
+         WHERE published_at IS NULL \
          ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
     )
     .bind(batch_size)
@@ -84,8 +89,15 @@ pub async fn relay_batch(
         async move {
             let body = row.payload.as_bytes();
             let mut headers = FieldTable::default();
-            headers.insert(ATTEMPT_HEADER.into(), AMQPValue::LongLongInt(0));
-            headers.insert("x-outbox-id".into(), AMQPValue::LongLongInt(row.id));
+            headers.insert(
+                ATTEMPT_HEADER.into(),
+                AMQPValue::LongLongInt(row.attempt.into()),
+            );
+            headers.insert(
+                DISPATCH_HEADER.into(),
+                AMQPValue::LongLongInt(row.dispatch.into()),
+            );
+            headers.insert(OUTBOX_HEADER.into(), AMQPValue::LongLongInt(row.id));
             let properties = BasicProperties::default()
                 .with_delivery_mode(2)
                 .with_content_type("application/json".into())
@@ -133,13 +145,18 @@ pub async fn relay_batch(
     // `published_at` is this transaction's start, before the publish, so the history keeps its
     // order. A row already marked published is a replay: that publication is an event of its
     // own. (After a lost mark, `published_at` is still empty, so the next mark is the first.)
+    // A message just published is due at a worker from now (`next_due_at`, which the sweeper
+    // watches), unless a worker already scheduled its retry.
     sqlx::query(
         "WITH locked AS (SELECT id, status, published_at FROM collections WHERE id = ANY($1) \
              ORDER BY id FOR UPDATE), \
          updated AS ( \
              UPDATE collections c SET \
                  status = CASE WHEN l.status IN ('recorded', 'replayed') THEN 'published' ELSE c.status END, \
-                 published_at = COALESCE(c.published_at, now()), updated_at = now() \
+                 published_at = COALESCE(c.published_at, now()), \
+                 next_due_at = CASE WHEN l.status IN ('recorded', 'replayed', 'published') \
+                     THEN statement_timestamp() ELSE c.next_due_at END, \
+                 updated_at = now() \
              FROM locked l WHERE c.id = l.id RETURNING c.id, l.published_at AS before) \
          INSERT INTO collection_events (collection_id, event) \
          SELECT id, 'published' FROM updated WHERE before IS NOT NULL",

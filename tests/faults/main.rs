@@ -13,6 +13,7 @@
 mod common;
 
 mod broker_faults;
+mod broker_loss;
 mod core_faults;
 mod database;
 mod duplicates;

@@ -13,6 +13,7 @@ mod dead_letters;
 mod flags;
 mod metrics;
 mod openapi;
+mod readiness;
 mod stack;
 
 /// Waits until the dead-letter queue holds `want` messages.

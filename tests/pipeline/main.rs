@@ -6,6 +6,7 @@ mod common;
 
 mod duplicates;
 mod helpers;
+mod keepers;
 mod posting;
 mod resilience;
 mod restart;

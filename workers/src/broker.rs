@@ -1,8 +1,13 @@
 //! Connecting to RabbitMQ, and reconnecting with backoff when it goes away.
 
-use std::time::Duration;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use futures::future::BoxFuture;
 use lapin::options::ConfirmSelectOptions;
+use lapin::protocol::{AMQPErrorKind, AMQPSoftError};
+use lapin::uri::AMQPUri;
 use lapin::{Channel, Connection, ConnectionProperties};
 use tokio_util::sync::CancellationToken;
 
@@ -22,7 +27,14 @@ pub async fn connect_with_backoff(url: &str, cancel: &CancellationToken) -> Opti
     loop {
         match connect(url).await {
             Ok(connection) => return Some(connection),
-            Err(e) => tracing::warn!(error = %e, retry_in = ?delay, "RabbitMQ unreachable"),
+            // Only a missing broker is worth a warning: a refusal is a wrong AMQP_URL, and
+            // retrying it will not fix it.
+            Err(e) => match ConnectError::classify(&e, url) {
+                ConnectError::Unreachable(reason) => {
+                    tracing::warn!(error = %reason, retry_in = ?delay, "RabbitMQ unreachable")
+                }
+                refused => tracing::error!(retry_in = ?delay, "{refused}"),
+            },
         }
         tokio::select! {
             _ = cancel.cancelled() => return None,
@@ -30,6 +42,133 @@ pub async fn connect_with_backoff(url: &str, cancel: &CancellationToken) -> Opti
         }
         delay = (delay * 2).min(Duration::from_secs(2));
     }
+}
+
+/// Why a connection to RabbitMQ failed, in words that point at the fix. lapin reports a
+/// wrong password as a protocol error (ACCESS_REFUSED), which used to be logged as
+/// "unreachable" and sent operators looking at the network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectError {
+    /// The broker rejected AMQP_URL's user or password.
+    CredentialsRefused,
+    /// The broker answered but refused us otherwise (an unknown vhost, say).
+    Refused(String),
+    /// AMQP_URL is not an AMQP URL.
+    BadUrl,
+    /// No broker answered: connection refused, DNS, time-out, a dropped socket.
+    Unreachable(String),
+}
+
+impl ConnectError {
+    /// `url` is the one the connection was attempted with: any part of it lapin quoted (its
+    /// parse errors quote the whole URL) is masked, so the password never reaches a log.
+    pub fn classify(error: &lapin::Error, url: &str) -> Self {
+        match error {
+            lapin::Error::ProtocolError(e)
+                if *e.kind() == AMQPErrorKind::Soft(AMQPSoftError::ACCESSREFUSED) =>
+            {
+                Self::CredentialsRefused
+            }
+            lapin::Error::ProtocolError(e) => Self::Refused(redact(e.get_message().as_str(), url)),
+            _ if url.parse::<AMQPUri>().is_err() => Self::BadUrl,
+            other => Self::Unreachable(redact(&other.to_string(), url)),
+        }
+    }
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::CredentialsRefused => f.write_str(
+                "RabbitMQ refused the credentials in AMQP_URL (ACCESS_REFUSED): \
+                 check its user and password",
+            ),
+            Self::Refused(reason) => write!(f, "RabbitMQ refused the connection: {reason}"),
+            Self::BadUrl => f.write_str("AMQP_URL does not parse as an AMQP URL"),
+            Self::Unreachable(reason) => write!(f, "RabbitMQ unreachable: {reason}"),
+        }
+    }
+}
+
+/// `text` with `url`, and the password in it, masked.
+fn redact(text: &str, url: &str) -> String {
+    let mut text = text.replace(url, "<AMQP_URL>");
+    if let Ok(uri) = url.parse::<AMQPUri>() {
+        let password = &uri.authority.userinfo.password;
+        if !password.is_empty() {
+            text = text.replace(password.as_str(), "***");
+        }
+    }
+    text
+}
+
+/// How long a readiness probe waits for the broker's handshake.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a probe's answer is reused: `/readyz` polled hard costs one handshake per
+/// window, not one per request.
+pub const PROBE_TTL: Duration = Duration::from_secs(2);
+
+type Handshake = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
+
+/// `/readyz`'s broker check. Opening a TCP socket said "ok" to a wrong password, so this
+/// completes a real AMQP handshake. The answer is cached for `PROBE_TTL`, and callers that
+/// arrive during a probe wait for that one rather than start their own.
+#[derive(Clone)]
+pub struct BrokerProbe {
+    handshake: Handshake,
+    ttl: Duration,
+    last: Arc<tokio::sync::Mutex<Option<(Instant, Result<(), String>)>>>,
+}
+
+impl BrokerProbe {
+    pub fn new(url: String) -> Self {
+        let url: Arc<str> = url.into();
+        Self::with_handshake(PROBE_TTL, move || {
+            let url = url.clone();
+            Box::pin(async move { handshake(&url).await })
+        })
+    }
+
+    fn with_handshake(
+        ttl: Duration,
+        handshake: impl Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            handshake: Arc::new(handshake),
+            ttl,
+            last: Arc::default(),
+        }
+    }
+
+    /// `Ok` if RabbitMQ accepted AMQP_URL's credentials within the last `PROBE_TTL`, else
+    /// why not (a `ConnectError`'s words, never the password).
+    pub async fn check(&self) -> Result<(), String> {
+        // Held across the handshake: that is what makes concurrent callers share it.
+        let mut last = self.last.lock().await;
+        if let Some((at, result)) = last.as_ref() {
+            if at.elapsed() < self.ttl {
+                return result.clone();
+            }
+        }
+        let result = (self.handshake)().await;
+        *last = Some((Instant::now(), result.clone()));
+        result
+    }
+}
+
+/// Connects within `PROBE_TIMEOUT` and closes again.
+async fn handshake(url: &str) -> Result<(), String> {
+    let connection = match tokio::time::timeout(PROBE_TIMEOUT, connect(url)).await {
+        Ok(Ok(connection)) => connection,
+        Ok(Err(e)) => return Err(ConnectError::classify(&e, url).to_string()),
+        Err(_) => {
+            let reason = format!("no AMQP handshake within {PROBE_TIMEOUT:?}");
+            return Err(ConnectError::Unreachable(reason).to_string());
+        }
+    };
+    // Bounded too: a broker that let us in and then hung must not hold every caller.
+    let _ = tokio::time::timeout(PROBE_TIMEOUT, connection.close(200, "readiness probe")).await;
+    Ok(())
 }
 
 /// A channel in publisher-confirm mode.
@@ -44,4 +183,88 @@ pub async fn confirm_channel(connection: &Connection) -> lapin::Result<Channel> 
 /// Exponential backoff for retrying a database call, capped at 5 s.
 pub fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(100u64.saturating_mul(1u64 << attempt.min(6))).min(Duration::from_secs(5))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+
+    use lapin::protocol::AMQPError;
+
+    use super::*;
+
+    fn io_error(kind: std::io::ErrorKind, text: &str) -> lapin::Error {
+        std::io::Error::new(kind, text.to_owned()).into()
+    }
+
+    #[tokio::test]
+    async fn the_probe_shares_one_handshake_among_callers_within_its_window() {
+        let handshakes = Arc::new(AtomicUsize::new(0));
+        let counter = handshakes.clone();
+        let probe = BrokerProbe::with_handshake(Duration::from_millis(300), move || {
+            counter.fetch_add(1, SeqCst);
+            Box::pin(async {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                Err("RabbitMQ unreachable: test".to_owned())
+            })
+        });
+        let answers = futures::future::join_all((0..20).map(|_| probe.check())).await;
+        let failed = Err("RabbitMQ unreachable: test".to_owned());
+        assert!(answers.iter().all(|a| *a == failed), "{answers:?}");
+        let once = "concurrent callers share one probe";
+        assert_eq!(handshakes.load(SeqCst), 1, "{once}");
+        assert_eq!(probe.check().await, failed);
+        assert_eq!(probe.clone().check().await, failed);
+        let reused = "calls within the window reuse its answer";
+        assert_eq!(handshakes.load(SeqCst), 1, "{reused}");
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        assert!(probe.check().await.is_err());
+        assert_eq!(handshakes.load(SeqCst), 2, "a stale answer is probed again");
+    }
+
+    #[test]
+    fn a_refused_login_names_the_credentials_and_nothing_else_is_called_unreachable() {
+        let url = "amqp://guest:S3cret-pw@127.0.0.1:5672/%2f";
+        let refused = lapin::Error::ProtocolError(AMQPError::new(
+            AMQPErrorKind::Soft(AMQPSoftError::ACCESSREFUSED),
+            "ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN".into(),
+        ));
+        let failure = ConnectError::classify(&refused, url);
+        assert_eq!(failure, ConnectError::CredentialsRefused);
+        let text = failure.to_string();
+        assert!(
+            text.contains("ACCESS_REFUSED") && text.contains("user and password"),
+            "{text}"
+        );
+
+        let down = io_error(std::io::ErrorKind::ConnectionRefused, "Connection refused");
+        let text = ConnectError::classify(&down, url).to_string();
+        assert_eq!(text, "RabbitMQ unreachable: IO error: Connection refused");
+
+        let vhost = lapin::Error::ProtocolError(AMQPError::new(
+            AMQPErrorKind::Hard(lapin::protocol::AMQPHardError::NOTALLOWED),
+            "NOT_ALLOWED - vhost nope not found".into(),
+        ));
+        let text = ConnectError::classify(&vhost, url).to_string();
+        assert_eq!(
+            text,
+            "RabbitMQ refused the connection: NOT_ALLOWED - vhost nope not found"
+        );
+    }
+
+    #[test]
+    fn no_message_quotes_the_password() {
+        // lapin's own parse error quotes the whole URL.
+        let bad = "amqp:guest:S3cret-pw@127.0.0.1";
+        let quoted = io_error(std::io::ErrorKind::Other, &format!("Invalid URL: '{bad}'"));
+        assert_eq!(ConnectError::classify(&quoted, bad), ConnectError::BadUrl);
+        let url = "amqp://guest:S3cret-pw@127.0.0.1:5672/%2f";
+        let quoted = io_error(
+            std::io::ErrorKind::Other,
+            &format!("{url} failed; password S3cret-pw"),
+        );
+        let text = ConnectError::classify(&quoted, url).to_string();
+        assert!(text.starts_with("RabbitMQ unreachable"), "{text}");
+        assert!(!text.contains("S3cret-pw"), "{text}");
+    }
 }

@@ -12,10 +12,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use futures::StreamExt;
 use lapin::message::Delivery;
-use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
-};
-use lapin::publisher_confirm::Confirmation;
+use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
 use lapin::types::{AMQPValue, FieldTable, LongString};
 use lapin::{BasicProperties, Channel, Connection};
 use sqlx::PgPool;
@@ -24,12 +21,18 @@ use tokio_util::sync::CancellationToken;
 use crate::broker::{backoff, confirm_channel, connect_with_backoff};
 use crate::core_client::{CoreClient, PostOutcome};
 use crate::message::PaymentEvent;
+use crate::publish::publish_confirmed;
 use crate::store;
 use crate::topology::{header_int, Topology, DEAD_KEY};
 
 /// Our attempt counter (RabbitMQ 3.13+ ignores client-set `x-death` counts).
 pub const ATTEMPT_HEADER: &str = "x-attempt";
 pub const REASON_HEADER: &str = "x-reason";
+/// The generation of the collection's message (`collections.dispatch`): a re-send from the
+/// database (sweeper, replay) bumps it, and a worker drops a message of an older generation.
+pub const DISPATCH_HEADER: &str = "x-dispatch";
+/// The outbox row a message was published from.
+pub const OUTBOX_HEADER: &str = "x-outbox-id";
 
 /// What became of one delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -41,6 +44,8 @@ pub enum Handled {
     DeadLettered,
     /// Already posted or discarded: acknowledged without posting.
     Skipped,
+    /// A later re-send of the same collection is on its way: acknowledged without posting.
+    Superseded,
 }
 
 impl Handled {
@@ -51,6 +56,7 @@ impl Handled {
             Handled::Retried => "retried",
             Handled::DeadLettered => "dead_lettered",
             Handled::Skipped => "skipped",
+            Handled::Superseded => "superseded",
         }
     }
 }
@@ -181,8 +187,8 @@ impl Worker {
             }
         };
         let id = event.collection_id;
-        let status = self.with_db(cancel, || self.statuses.status(id)).await?;
-        match status.as_deref() {
+        let current = self.with_db(cancel, || self.statuses.current(id)).await?;
+        match current.as_ref().map(|c| c.status.as_str()) {
             None => {
                 self.publish(
                     channel,
@@ -199,6 +205,13 @@ impl Worker {
                 return Ok(Handled::Skipped)
             }
             Some(_) => {}
+        }
+        if current
+            .as_ref()
+            .is_some_and(|c| c.supersedes(header_int(headers, DISPATCH_HEADER)))
+        {
+            tracing::info!(collection = %id, "message superseded by a later re-send; dropped");
+            return Ok(Handled::Superseded);
         }
         let attempt = header_int(headers, ATTEMPT_HEADER).unwrap_or(0).max(0) as usize;
         match self.core.post(&event).await {
@@ -220,8 +233,12 @@ impl Worker {
                     .await
             }
             PostOutcome::Transient { reason } if attempt < self.topology.retry_delays.len() => {
-                self.with_db(cancel, || store::mark_retrying(&self.pool, id, &reason))
-                    .await?;
+                let delay = self.topology.retry_delays[attempt];
+                let next = attempt as i32 + 1;
+                self.with_db(cancel, || {
+                    store::mark_retrying(&self.pool, id, &reason, delay, next)
+                })
+                .await?;
                 let key = Topology::retry_key(attempt);
                 self.publish(
                     channel,
@@ -285,21 +302,7 @@ impl Worker {
             .with_delivery_mode(2)
             .with_content_type("application/json".into())
             .with_headers(headers);
-        let options = BasicPublishOptions {
-            mandatory: true,
-            ..Default::default()
-        };
-        let confirm = channel
-            .basic_publish(&self.topology.exchange(), key, options, data, properties)
-            .await
-            .context("Failed to publish")?
-            .await
-            .context("Failed to get the publish confirm")?;
-        match confirm {
-            Confirmation::Ack(None) => Ok(()),
-            Confirmation::Ack(Some(_)) => anyhow::bail!("message to `{key}` was unroutable"),
-            other => anyhow::bail!("broker did not confirm the message to `{key}`: {other:?}"),
-        }
+        publish_confirmed(channel, &self.topology.exchange(), key, data, properties).await
     }
 
     /// Retries a database call with backoff until it succeeds, so that a Postgres outage

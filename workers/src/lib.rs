@@ -8,5 +8,7 @@ pub mod consumer;
 pub mod core_client;
 pub mod fake_core;
 pub mod message;
+pub mod migrate;
+pub mod publish;
 pub mod store;
 pub mod topology;

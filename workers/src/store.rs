@@ -19,6 +19,22 @@ pub async fn status(pool: &PgPool, id: Uuid) -> anyhow::Result<Option<String>> {
         .context("Failed to read collection status")
 }
 
+/// What a worker reads before it posts: the status, and the generation of the collection's
+/// live message (`dispatch`): a message of an older generation was superseded by a re-send.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Current {
+    pub status: String,
+    pub dispatch: i32,
+}
+
+impl Current {
+    /// Whether a message carrying generation `dispatch` (`None`: a message from before
+    /// generations existed) was superseded by a later re-send of the same collection.
+    pub fn supersedes(&self, dispatch: Option<i64>) -> bool {
+        dispatch.is_some_and(|d| d < i64::from(self.dispatch))
+    }
+}
+
 /// Posted (2xx, or 409 with `duplicate`, which also raises a `core_duplicate` flag). Returns
 /// `false` if the collection was already posted or discarded (nothing changed).
 pub async fn mark_posted(
@@ -69,17 +85,27 @@ pub async fn mark_posted(
     Ok(updated)
 }
 
-/// A transient failure; the message goes to a retry tier.
-pub async fn mark_retrying(pool: &PgPool, id: Uuid, error: &str) -> anyhow::Result<()> {
+/// A transient failure; the message goes to a retry tier, due back at a worker after `delay`
+/// carrying attempt number `next_attempt` (the sweeper re-sends it from here if it is lost).
+pub async fn mark_retrying(
+    pool: &PgPool,
+    id: Uuid,
+    error: &str,
+    delay: std::time::Duration,
+    next_attempt: i32,
+) -> anyhow::Result<()> {
     sqlx::query(
         "WITH updated AS ( \
-             UPDATE collections SET status = 'retrying', attempts = attempts + 1, last_error = $2, updated_at = now() \
+             UPDATE collections SET status = 'retrying', attempts = attempts + 1, last_error = $2, \
+                 next_due_at = now() + make_interval(secs => $3), next_attempt = $4, updated_at = now() \
              WHERE id = $1 AND status NOT IN ('posted', 'discarded', 'dead_lettered') RETURNING id, attempts) \
          INSERT INTO collection_events (collection_id, event, attempt, detail) \
          SELECT id, 'retrying', attempts, $2 FROM updated",
     )
     .bind(id)
     .bind(error)
+    .bind(delay.as_secs_f64())
+    .bind(next_attempt)
     .execute(pool)
     .await
     .context("Failed to mark collection retrying")?;
@@ -87,14 +113,15 @@ pub async fn mark_retrying(pool: &PgPool, id: Uuid, error: &str) -> anyhow::Resu
 }
 
 /// A permanent failure or an exhausted schedule. `attempted` is false when the message was
-/// dead-lettered without a call to the core (the broker's delivery limit).
+/// dead-lettered without a call to the core (the broker's delivery limit). Returns whether it
+/// changed anything (`false`: already final or dead-lettered).
 pub async fn mark_dead_lettered(
     pool: &PgPool,
     id: Uuid,
     error: &str,
     attempted: bool,
-) -> anyhow::Result<()> {
-    sqlx::query(
+) -> anyhow::Result<bool> {
+    let done = sqlx::query(
         "WITH updated AS ( \
              UPDATE collections SET status = 'dead_lettered', \
                  attempts = attempts + CASE WHEN $3 THEN 1 ELSE 0 END, last_error = $2, \
@@ -109,7 +136,7 @@ pub async fn mark_dead_lettered(
     .execute(pool)
     .await
     .context("Failed to mark collection dead-lettered")?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// Marks many collections posted (2xx) in one statement; returns the ids it changed. Rows are
@@ -177,7 +204,7 @@ impl PostedRecorder {
 /// Batched status reads: the deliveries in flight ask together, one round trip for many,
 /// the read-side twin of [`PostedRecorder`].
 #[derive(Clone)]
-pub struct StatusReader(Batcher<Uuid, Option<String>>);
+pub struct StatusReader(Batcher<Uuid, Option<Current>>);
 
 impl StatusReader {
     /// Starts the reader task; it stops when the last clone is dropped.
@@ -188,18 +215,22 @@ impl StatusReader {
             move |ids: Vec<Uuid>| {
                 let pool = pool.clone();
                 async move {
-                    let rows: Vec<(Uuid, String)> =
-                        sqlx::query_as("SELECT id, status FROM collections WHERE id = ANY($1)")
-                            .bind(&ids)
-                            .fetch_all(&pool)
-                            .await
-                            .context("Failed to read collection statuses")?;
+                    let rows: Vec<(Uuid, String, i32)> = sqlx::query_as(
+                        "SELECT id, status, dispatch FROM collections WHERE id = ANY($1)",
+                    )
+                    .bind(&ids)
+                    .fetch_all(&pool)
+                    .await
+                    .context("Failed to read collection statuses")?;
                     Ok(ids
                         .iter()
                         .map(|id| {
-                            rows.iter()
-                                .find(|(row, _)| row == id)
-                                .map(|(_, s)| s.clone())
+                            rows.iter().find(|(row, ..)| row == id).map(
+                                |(_, status, dispatch)| Current {
+                                    status: status.clone(),
+                                    dispatch: *dispatch,
+                                },
+                            )
                         })
                         .collect())
                 }
@@ -207,8 +238,8 @@ impl StatusReader {
         ))
     }
 
-    /// The collection's status, `None` if there is no such collection.
-    pub async fn status(&self, id: Uuid) -> anyhow::Result<Option<String>> {
+    /// The collection's status and message generation, `None` if there is no such collection.
+    pub async fn current(&self, id: Uuid) -> anyhow::Result<Option<Current>> {
         self.0.call(id).await
     }
 }

@@ -1,0 +1,35 @@
+//! Publishing one message and waiting for the broker's confirm: the worker's retries and dead
+//! letters, the relay process's adopted dead letters and the topology migration all publish
+//! this way (the relay's own batches keep many confirms in flight instead).
+
+use anyhow::Context;
+use lapin::options::BasicPublishOptions;
+use lapin::publisher_confirm::Confirmation;
+use lapin::{BasicProperties, Channel};
+
+/// Publishes `data` to `exchange` under `key` as a mandatory message on a confirm channel,
+/// and returns once the broker has confirmed it: an unroutable or refused message is an error,
+/// so the caller keeps (does not ack) what it was moving.
+pub async fn publish_confirmed(
+    channel: &Channel,
+    exchange: &str,
+    key: &str,
+    data: &[u8],
+    properties: BasicProperties,
+) -> anyhow::Result<()> {
+    let options = BasicPublishOptions {
+        mandatory: true,
+        ..Default::default()
+    };
+    let confirm = channel
+        .basic_publish(exchange, key, options, data, properties)
+        .await
+        .context("Failed to publish")?
+        .await
+        .context("Failed to get the publish confirm")?;
+    match confirm {
+        Confirmation::Ack(None) => Ok(()),
+        Confirmation::Ack(Some(_)) => anyhow::bail!("message to `{key}` was unroutable"),
+        other => anyhow::bail!("broker did not confirm the message to `{key}`: {other:?}"),
+    }
+}
