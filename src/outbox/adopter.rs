@@ -50,8 +50,10 @@ pub async fn record(pool: &PgPool, data: &[u8], headers: &FieldTable) -> anyhow:
     let Some((status, dispatch)) = current else {
         return Ok(Adopted::ForAPerson);
     };
-    let superseded = header_int(headers, DISPATCH_HEADER).is_some_and(|d| d < i64::from(dispatch));
-    if superseded || matches!(status.as_str(), "posted" | "discarded") {
+    let current = workers::store::Current { status, dispatch };
+    if current.supersedes(header_int(headers, DISPATCH_HEADER))
+        || matches!(current.status.as_str(), "posted" | "discarded")
+    {
         return Ok(Adopted::Dropped);
     }
     let why = header_str(headers, "x-first-death-reason").unwrap_or_else(|| "unknown".into());

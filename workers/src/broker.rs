@@ -109,6 +109,8 @@ pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 pub const PROBE_TTL: Duration = Duration::from_secs(2);
 
 type Handshake = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
+/// The last probe's answer and when it came.
+type Answer = Option<(Instant, Result<(), String>)>;
 
 /// `/readyz`'s broker check. Opening a TCP socket said "ok" to a wrong password, so this
 /// completes a real AMQP handshake. The answer is cached for `PROBE_TTL`, and callers that
@@ -117,7 +119,7 @@ type Handshake = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send +
 pub struct BrokerProbe {
     handshake: Handshake,
     ttl: Duration,
-    last: Arc<tokio::sync::Mutex<Option<(Instant, Result<(), String>)>>>,
+    last: Arc<tokio::sync::Mutex<Answer>>,
 }
 
 impl BrokerProbe {

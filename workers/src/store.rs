@@ -28,10 +28,11 @@ pub struct Current {
 }
 
 impl Current {
-    /// Whether a message carrying generation `dispatch` (`None`: a message from before
-    /// generations existed) was superseded by a later re-send of the same collection.
+    /// Whether a message carrying generation `dispatch` was superseded by a later re-send of
+    /// the same collection. A message without the header was published before generations
+    /// existed: generation 0.
     pub fn supersedes(&self, dispatch: Option<i64>) -> bool {
-        dispatch.is_some_and(|d| d < i64::from(self.dispatch))
+        dispatch.unwrap_or(0) < i64::from(self.dispatch)
     }
 }
 
@@ -241,5 +242,27 @@ impl StatusReader {
     /// The collection's status and message generation, `None` if there is no such collection.
     pub async fn current(&self, id: Uuid) -> anyhow::Result<Option<Current>> {
         self.0.call(id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_older_generation_is_superseded_and_a_missing_one_is_the_first() {
+        let current = Current {
+            status: "published".into(),
+            dispatch: 2,
+        };
+        assert!(current.supersedes(Some(1)));
+        assert!(current.supersedes(None));
+        assert!(!current.supersedes(Some(2)));
+        let first = Current {
+            status: "published".into(),
+            dispatch: 0,
+        };
+        assert!(!first.supersedes(None));
+        assert!(!first.supersedes(Some(0)));
     }
 }
