@@ -14,14 +14,17 @@ FROM rust:1-bookworm AS builder
 WORKDIR /build
 
 # 1. Dependencies only: the manifests with stub sources, so that this (slow) layer is reused
-#    for as long as Cargo.toml / Cargo.lock / workers/Cargo.toml do not change.
+#    for as long as the manifests and Cargo.lock do not change. Every workspace member's
+#    manifest must be here for cargo to read the workspace (bench is not built).
 COPY Cargo.toml Cargo.lock ./
 COPY workers/Cargo.toml workers/Cargo.toml
-RUN mkdir -p src workers/src/bin \
+COPY bench/Cargo.toml bench/Cargo.toml
+RUN mkdir -p src workers/src/bin bench/src \
  && echo 'fn main() {}' > src/main.rs \
  && touch src/lib.rs workers/src/lib.rs \
  && echo 'fn main() {}' > workers/src/bin/fake-core.rs \
- && cargo build --release --locked --bin collector --bin fake-core \
+ && echo 'fn main() {}' > bench/src/main.rs \
+ && cargo build --release --locked -p collector -p workers --bins \
  && rm -rf src workers/src \
     target/release/.fingerprint/collector-* target/release/.fingerprint/workers-* \
     target/release/deps/collector-* target/release/deps/libcollector-* \
@@ -35,7 +38,7 @@ COPY workers/src workers/src
 # COPY keeps the context's modification times, which may be older than the stub build:
 # touch the crate roots so cargo recompiles both local crates for certain.
 RUN touch src/main.rs src/lib.rs workers/src/lib.rs workers/src/bin/fake-core.rs \
- && cargo build --release --locked --bin collector --bin fake-core \
+ && cargo build --release --locked -p collector -p workers --bins \
  && install -m 0755 target/release/collector target/release/fake-core /usr/local/bin/
 
 ############################ runtime ############################

@@ -9,8 +9,9 @@
 //! Re-sending is safe: the worker checks the status before posting and the core loan system
 //! dedupes by `Idempotency-Key`. Several sweepers share the work through `FOR UPDATE SKIP
 //! LOCKED`, and a rescue moves the collection's due time, so none is rescued twice for one
-//! loss. Nothing is rescued while the posting queue has no consumer (workers down: their
-//! backlog is not lost, and re-sending it would only double it).
+//! loss. Nothing is rescued while the posting queue has no consumer or holds ready messages
+//! (workers down or behind: an overdue payment may be waiting there, and re-sending it would
+//! only add to the backlog).
 
 use std::time::Duration;
 
@@ -137,8 +138,9 @@ pub async fn rescue(pool: &PgPool, config: &SweeperConfig) -> anyhow::Result<Vec
     Ok(rescued)
 }
 
-/// Whether workers are consuming the posting queue: `None` when the broker cannot tell us.
-async fn workers_consuming(amqp_url: &str, topology: &Topology) -> Option<bool> {
+/// The posting queue as the broker sees it: ready messages and consumers; `None` when the
+/// broker cannot tell us.
+async fn posting_queue(amqp_url: &str, topology: &Topology) -> Option<(u32, u32)> {
     let connection = tokio::time::timeout(
         Duration::from_secs(5),
         workers::broker::connect(amqp_url),
@@ -146,13 +148,17 @@ async fn workers_consuming(amqp_url: &str, topology: &Topology) -> Option<bool> 
     .await
     .ok()?
     .ok()?;
-    let consumers = workers::topology::consumers(&connection, &topology.posting_queue()).await;
+    let found = workers::topology::inspect(&connection, &topology.posting_queue()).await;
     let _ = connection.close(200, "sweeper").await;
-    consumers.map(|n| n > 0)
+    found
 }
 
-/// One sweep: measures, then rescues when workers are there to take the messages. Returns
-/// how many it rescued.
+/// One sweep: measures, then rescues when workers are there to take the messages and have
+/// nothing waiting for them. Returns how many it rescued.
+///
+/// Messages ready in the posting queue mean the workers are behind: an overdue payment may
+/// simply be waiting its turn there, and re-sending it would only add to the backlog. The
+/// sweeper waits until the backlog is gone; whatever is still overdue then was lost.
 pub async fn sweep(
     pool: &PgPool,
     amqp_url: &str,
@@ -164,22 +170,15 @@ pub async fn sweep(
     if overdue == 0 {
         return Ok(0);
     }
-    match workers_consuming(amqp_url, topology).await {
-        Some(true) => {}
-        Some(false) => {
-            tracing::warn!(
-                overdue,
-                "collections overdue but no worker consumes the posting queue: not re-sending"
-            );
-            return Ok(0);
-        }
-        None => {
-            tracing::warn!(
-                overdue,
-                "collections overdue but RabbitMQ cannot be asked about workers: not re-sending"
-            );
-            return Ok(0);
-        }
+    let wait = match posting_queue(amqp_url, topology).await {
+        Some((0, consumers)) if consumers > 0 => None,
+        Some((ready, 0)) => Some(format!("no worker consumes the posting queue ({ready} ready)")),
+        Some((ready, _)) => Some(format!("the posting queue holds a backlog ({ready} ready)")),
+        None => Some("RabbitMQ cannot be asked about the posting queue".to_owned()),
+    };
+    if let Some(why) = wait {
+        tracing::warn!(overdue, "collections overdue, not re-sending yet: {why}");
+        return Ok(0);
     }
     let rescued = rescue(pool, config).await?;
     metrics::counter!("collector_sweeper_rescued_total").increment(rescued.len() as u64);

@@ -14,8 +14,15 @@ use workers::fake_core::{ErrorMix, Switches};
 use crate::common::{rabbitmqctl, StartOnDrop};
 use crate::harness::*;
 
-/// Six tiers long enough that every one of them holds messages when the fault strikes.
-const SCHEDULE: &str = "1s,2s,3s,4s,5s,6s";
+/// Six tiers long enough that every one of them holds messages when the fault strikes (the
+/// long version's tiers are five times longer, so that hundreds wait in them).
+fn schedule() -> &'static str {
+    if long() {
+        "5s,10s,15s,20s,25s,30s"
+    } else {
+        "1s,2s,3s,4s,5s,6s"
+    }
+}
 
 /// The core answers 503 to this share of calls: 40% of first tries go to tier 0, 16% of
 /// payments reach tier 1, and so on; 0.4^7 (0.16%) exhaust the schedule and are dead-lettered.
@@ -33,7 +40,7 @@ fn sweeper_env() -> Vec<(&'static str, String)> {
 
 fn options() -> StackOptions {
     StackOptions {
-        retry_schedule: SCHEDULE,
+        retry_schedule: schedule(),
         core: Switches {
             error_rate: CORE_FAILING,
             mix: ErrorMix {
@@ -82,7 +89,7 @@ async fn rabbitmq_restarted_while_payments_wait_in_every_retry_tier_loses_nothin
     }
     .start(s.api_urls(), s.bills.clone());
     // Long enough for messages to reach the later tiers before the stop.
-    tokio::time::sleep(Duration::from_secs(if long() { 12 } else { 5 })).await;
+    tokio::time::sleep(Duration::from_secs(if long() { 25 } else { 5 })).await;
     let tiers = waiting_by_tier(&s).await;
     let stopped_at = Instant::now();
     rabbitmqctl(&["stop_app"]).expect("stop_app");
@@ -107,8 +114,9 @@ async fn rabbitmq_restarted_while_payments_wait_in_every_retry_tier_loses_nothin
             &ledger,
             Some(recovery),
             format!(
-                "core failing {:.0}% (503), schedule {SCHEDULE}; broker stopped {:.1?} with payments waiting by attempt {tiers:?}; {rescued} re-sent by the sweeper (0: the broker's at-least-once dead-lettering lost nothing)",
+                "core failing {:.0}% (503), schedule {}; broker stopped {:.1?} with payments waiting by attempt {tiers:?}; {rescued} re-sent by the sweeper (0: the broker's at-least-once dead-lettering lost nothing)",
                 CORE_FAILING * 100.0,
+                schedule(),
                 started_at - stopped_at
             ),
         )
