@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1
-#
 # One image, two binaries: `collector` (migrate | serve | relay | worker | all | dlq) and
 # `fake-core` (the stand-in core loan system). docker-compose.yml runs every service from it.
 #

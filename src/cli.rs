@@ -35,6 +35,15 @@ pub fn connect(settings: &Settings) -> anyhow::Result<PgPool> {
     ))
 }
 
+/// A pool for a one-shot command, once a first connection has shown that Postgres takes
+/// DATABASE_URL: an unreachable server or a refused role fails the command at once, saying
+/// which (a pool would retry until its time-out and then no longer say).
+pub async fn connect_checked(settings: &Settings) -> anyhow::Result<PgPool> {
+    let options = db::connect_options(settings.require_database_url()?)?;
+    db::check(&options).await?;
+    Ok(db::pool(options, settings.database_pool_size))
+}
+
 pub fn topology(settings: &Settings) -> Topology {
     Topology::new(&settings.amqp_prefix, settings.retry_schedule.clone())
 }
@@ -50,6 +59,10 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
 
 /// The SkyPay and admin APIs, and the relay unless `with_relay` is false.
 pub async fn serve(settings: &Settings, with_relay: bool) -> anyhow::Result<()> {
+    settings.require_api()?;
+    if with_relay {
+        settings.require_amqp_url()?;
+    }
     let pool = connect(settings)?;
     let shutdown = shutdown_on_signal();
     let mut tasks = JoinSet::new();
@@ -97,6 +110,10 @@ pub async fn all(
     options: &WorkerOptions,
     fake_core_addr: SocketAddr,
 ) -> anyhow::Result<()> {
+    // Every setting `all` needs, before it creates or migrates anything.
+    settings.require_database_url()?;
+    settings.require_amqp_url()?;
+    settings.require_api()?;
     migrate(settings)
         .await
         .context("collector all: migrations")?;
@@ -215,7 +232,7 @@ async fn broker_checked(
                 declared: run `collector topology migrate` to move what it holds and delete it");
         }
     }
-    let _ = connection.close(200, "checked").await;
+    crate::amqp::close(connection, "checked").await;
     checked.map(|()| true)
 }
 
@@ -263,7 +280,7 @@ async fn spawn_metrics(
     let probe = url.clone().map(workers::broker::BrokerProbe::new);
     let ready_pool = pool.clone();
     let app = axum::Router::new()
-        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .route("/healthz", axum::routing::get(crate::server::healthz))
         .route(
             "/readyz",
             axum::routing::get(move || {
@@ -338,15 +355,16 @@ pub fn shutdown_on_signal() -> CancellationToken {
 /// `collector sweep`: the sweeper alone, without a relay (which must run somewhere to publish
 /// what it re-sends). `once`: one sweep, then exit, printing what was rescued.
 pub async fn sweep(settings: &Settings, once: bool) -> anyhow::Result<()> {
-    let pool = connect(settings)?;
     let amqp_url = settings.require_amqp_url()?.to_owned();
     let topology = topology(settings);
     if once {
+        let pool = connect_checked(settings).await?;
         let overdue = sweeper::overdue(&pool, &settings.sweeper).await?;
         let rescued = sweeper::sweep(&pool, &amqp_url, &topology, &settings.sweeper).await?;
         println!("{overdue} collection(s) overdue; {rescued} re-sent from the database");
         return Ok(());
     }
+    let pool = connect(settings)?;
     let shutdown = shutdown_on_signal();
     sweeper::run(pool, amqp_url, topology, settings.sweeper.clone(), shutdown).await;
     Ok(())
@@ -360,19 +378,30 @@ pub async fn topology_migrate(settings: &Settings, json: bool) -> anyhow::Result
     let connection = workers::broker::connect(amqp_url)
         .await
         .context("Failed to reach RabbitMQ")?;
-    topology.check_broker(&connection).await?;
-    let reports = workers::migrate::migrate(&connection, &topology).await;
-    let _ = connection.close(200, "migrated").await;
+    let reports = match topology.check_broker(&connection).await {
+        Ok(()) => workers::migrate::migrate(&connection, &topology).await,
+        Err(e) => Err(e),
+    };
+    crate::amqp::close(connection, "migrated").await;
     let reports = reports?;
     if json {
         println!("{}", serde_json::to_string_pretty(&reports)?);
     } else if reports.is_empty() {
-        println!("no queue of the previous topology under `{}`: nothing to migrate", topology.prefix);
+        println!(
+            "no queue of the previous topology under `{}`: nothing to migrate",
+            topology.prefix
+        );
     } else {
         for r in &reports {
             match &r.kept_because {
-                None => println!("{}: moved {} message(s) to {}; deleted", r.queue, r.moved, r.to),
-                Some(why) => println!("{}: moved {} message(s) to {}; KEPT: {why}", r.queue, r.moved, r.to),
+                None => println!(
+                    "{}: moved {} message(s) to {}; deleted",
+                    r.queue, r.moved, r.to
+                ),
+                Some(why) => println!(
+                    "{}: moved {} message(s) to {}; KEPT: {why}",
+                    r.queue, r.moved, r.to
+                ),
             }
         }
     }

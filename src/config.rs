@@ -1,4 +1,4 @@
-//! Settings, read from environment variables exactly as PRODUCT.md names them.
+//! Settings, read from environment variables exactly as README.md's table names them.
 //!
 //! Every value is checked at start-up: a bad value anywhere, or a missing value that the
 //! chosen command needs, stops the process with a message that names the variable. Secrets
@@ -80,7 +80,13 @@ pub struct Settings {
     /// The sweeper's interval, graces and look-back (`SWEEPER_*`).
     pub sweeper: SweeperConfig,
     pub log_format: LogFormat,
+    /// `RUST_LOG`, checked: a filter that does not parse stops start-up rather than being
+    /// replaced by the default without a word.
+    pub log_filter: String,
 }
+
+/// The log filter when `RUST_LOG` is unset.
+pub const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn,lapin=warn,tower_http=info";
 
 /// The smallest admin token we accept: long enough not to be guessed.
 const MIN_ADMIN_TOKEN_LEN: usize = 16;
@@ -190,6 +196,7 @@ impl Settings {
                     ))
                 }
             },
+            log_filter: parse_log_filter(get("RUST_LOG"))?,
         })
     }
 
@@ -223,6 +230,30 @@ impl Settings {
             ));
         }
         Ok(())
+    }
+}
+
+fn parse_log_filter(raw: Option<String>) -> Result<String, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(DEFAULT_LOG_FILTER.to_owned());
+    };
+    match tracing_subscriber::EnvFilter::try_new(&raw) {
+        Ok(_) => Ok(raw),
+        Err(e) => Err(ConfigError::new(
+            "RUST_LOG",
+            format!("`{raw}` is not a log filter like `info` or `info,collector=debug` ({e})"),
+        )),
+    }
+}
+
+/// `WORKER_PREFETCH` / `--prefetch`: messages a worker holds at once, 1 to 65535. Zero used to
+/// become 1 without a word.
+pub fn parse_prefetch(raw: &str) -> Result<u16, String> {
+    match raw.trim().parse::<u16>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "WORKER_PREFETCH (--prefetch) must be a whole number from 1 to 65535, not `{raw}`"
+        )),
     }
 }
 
@@ -433,11 +464,37 @@ mod tests {
             ("SWEEPER_PUBLISHED_GRACE", "0s"),
             ("SWEEPER_RETRY_GRACE", "5"),
             ("SWEEPER_LOOKBACK", "2w"),
+            ("RUST_LOG", "info,collector=loud"),
+            ("RUST_LOG", "[{"),
         ];
         for (var, value) in cases {
             let err = load(&[(var, value)]).expect_err(var);
             assert_eq!(err.var, var, "{value}");
             assert!(err.to_string().contains(var));
+        }
+    }
+
+    #[test]
+    fn log_filter_is_checked_and_defaults() {
+        assert_eq!(load(&[]).unwrap().log_filter, DEFAULT_LOG_FILTER);
+        let s = load(&[("RUST_LOG", "warn,collector=debug")]).unwrap();
+        assert_eq!(s.log_filter, "warn,collector=debug");
+        let err = load(&[("RUST_LOG", "collector=verbose")]).unwrap_err();
+        assert_eq!(err.var, "RUST_LOG");
+        assert!(err.to_string().contains("collector=verbose"), "{err}");
+    }
+
+    #[test]
+    fn prefetch_is_1_to_65535() {
+        assert_eq!(parse_prefetch("1"), Ok(1));
+        assert_eq!(parse_prefetch("32"), Ok(32));
+        assert_eq!(parse_prefetch("65535"), Ok(65535));
+        for bad in ["0", "65536", "-1", "", "ten", "1.5"] {
+            let err = parse_prefetch(bad).unwrap_err();
+            assert!(
+                err.contains("WORKER_PREFETCH") && err.contains("1 to 65535"),
+                "{bad}: {err}"
+            );
         }
     }
 

@@ -1,6 +1,7 @@
 //! A queue-backed SkyPay collection processor: the library behind the `collector` binary.
 
 pub mod admin;
+pub mod amqp;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -1,4 +1,4 @@
-//! `collector`: one binary, one subcommand per process kind (PRODUCT.md).
+//! `collector`: one binary, one subcommand per process kind (listed in README.md).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use collector::cli::{self, WorkerOptions};
-use collector::config::Settings;
+use collector::config::{LogFormat, Settings};
 use collector::{ops, telemetry};
 
 /// mimalloc rather than glibc's malloc: see Cargo.toml and BENCHMARKS.md.
@@ -36,7 +36,7 @@ enum Command {
     },
     /// The outbox relay alone (several may run at once).
     Relay {
-        /// Serve /metrics and /healthz here (e.g. 0.0.0.0:9100).
+        /// Serve /metrics, /healthz and /readyz here (e.g. 0.0.0.0:9100).
         #[arg(long, env = "METRICS_ADDR")]
         metrics_addr: Option<SocketAddr>,
     },
@@ -44,7 +44,7 @@ enum Command {
     Worker {
         #[command(flatten)]
         worker: WorkerArgs,
-        /// Serve /metrics and /healthz here (e.g. 0.0.0.0:9100).
+        /// Serve /metrics, /healthz and /readyz here (e.g. 0.0.0.0:9100).
         #[arg(long, env = "METRICS_ADDR")]
         metrics_addr: Option<SocketAddr>,
     },
@@ -112,7 +112,8 @@ impl DlqFilter {
 #[derive(Args, Clone)]
 struct WorkerArgs {
     /// Messages each worker holds and posts concurrently.
-    #[arg(long, env = "WORKER_PREFETCH", default_value_t = 32)]
+    #[arg(long, env = "WORKER_PREFETCH", default_value_t = 32,
+          value_parser = collector::config::parse_prefetch)]
     prefetch: u16,
     /// Time-out of one call to the core loan system, in seconds.
     #[arg(long, env = "CORE_LOAN_TIMEOUT_SECS", default_value_t = 10)]
@@ -122,7 +123,7 @@ struct WorkerArgs {
 impl WorkerArgs {
     fn options(&self) -> WorkerOptions {
         WorkerOptions {
-            prefetch: self.prefetch.max(1),
+            prefetch: self.prefetch,
             core_timeout: Duration::from_secs(self.core_timeout_secs.max(1)),
         }
     }
@@ -153,6 +154,11 @@ enum DlqCommand {
         json: bool,
     },
     /// Send dead letters back to the posting queue: by id, by filter, or --all.
+    ///
+    /// An id that is not a dead letter (unknown, posted, already replayed or discarded) makes
+    /// the command fail with a non-zero exit, naming it; the others are still replayed. A
+    /// filter or --all that matches nothing is not a failure: it says "no dead letter
+    /// matched" and exits 0.
     Replay {
         ids: Vec<uuid::Uuid>,
         #[command(flatten)]
@@ -171,6 +177,11 @@ enum DlqCommand {
         json: bool,
     },
     /// Give up on dead letters for good, with a reason: by id, by filter, or --all.
+    ///
+    /// An id that is not a dead letter (unknown, posted, already replayed or discarded) makes
+    /// the command fail with a non-zero exit, naming it; the others are still discarded. A
+    /// filter or --all that matches nothing is not a failure: it says "no dead letter
+    /// matched" and exits 0.
     Discard {
         ids: Vec<uuid::Uuid>,
         #[command(flatten)]
@@ -241,6 +252,11 @@ enum BillsCommand {
     },
     /// Register or update bills from a CSV file (header: controlNumber,loanRef,amountDue,
     /// allowPartial,expiresAt,lastName,firstName,middleName,suffix,address,phone).
+    ///
+    /// amountDue: a positive amount like 3900.00. allowPartial: true/false (empty: false).
+    /// expiresAt (optional): 2026-12-31, 2026-12-31 23:59:59 (both Philippine time, +08:00),
+    /// or RFC 3339 with its offset (2026-12-31T23:59:59+08:00). middleName and suffix may be
+    /// empty. Failed rows are listed and make the command exit non-zero; the others are kept.
     Import {
         file: std::path::PathBuf,
         #[arg(long)]
@@ -268,7 +284,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init(settings.log_format);
+    telemetry::init(settings.log_format, &settings.log_filter);
     collector::metrics::handle();
     let result = match args.command {
         Command::Migrate => cli::migrate(&settings).await,
@@ -301,18 +317,26 @@ async fn main() -> ExitCode {
                 control_number,
                 id,
             };
-            match cli::connect(&settings) {
+            match cli::connect_checked(&settings).await {
                 Ok(pool) => ops::commands::collections_show(&pool, &lookup, json).await,
                 Err(e) => Err(e),
             }
         }
         Command::Bills(command) => bills(&settings, command).await,
     };
+    // Connections that the relay and the workers closed may still be finishing on lapin's
+    // I/O threads: let them end before the runtime does (see `collector::amqp`).
+    collector::amqp::wait_for_io_threads(Duration::from_secs(1)).await;
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = %format_args!("{e:#}"), "collector stopped");
-            eprintln!("collector: {e:#}");
+            // Once, on stderr, each cause said once. JSON logs (for machines) get it as an
+            // event too, so that a log pipeline sees why a process stopped.
+            let message = telemetry::error_chain(&e);
+            if settings.log_format == LogFormat::Json {
+                tracing::error!(error = %message, "collector stopped");
+            }
+            eprintln!("collector: error: {message}");
             ExitCode::FAILURE
         }
     }
@@ -320,7 +344,7 @@ async fn main() -> ExitCode {
 
 async fn dlq(settings: &Settings, command: DlqCommand) -> anyhow::Result<()> {
     use ops::commands as c;
-    let pool = cli::connect(settings)?;
+    let pool = cli::connect_checked(settings).await?;
     match command {
         DlqCommand::List { filter, json } => c::dlq_list(&pool, &filter.filter(vec![]), json).await,
         DlqCommand::Show { id, json } => c::dlq_show(&pool, id, json).await,
@@ -384,7 +408,7 @@ fn selection_given(ids: &[uuid::Uuid], filter: &DlqFilter, all: bool) -> anyhow:
 }
 
 async fn flags(settings: &Settings, command: FlagsCommand) -> anyhow::Result<()> {
-    let pool = cli::connect(settings)?;
+    let pool = cli::connect_checked(settings).await?;
     match command {
         FlagsCommand::List { kind, status, json } => {
             ops::commands::flags_list(&pool, kind.as_deref(), &status, json).await
@@ -401,7 +425,7 @@ async fn flags(settings: &Settings, command: FlagsCommand) -> anyhow::Result<()>
 }
 
 async fn bills(settings: &Settings, command: BillsCommand) -> anyhow::Result<()> {
-    let pool = cli::connect(settings)?;
+    let pool = cli::connect_checked(settings).await?;
     match command {
         BillsCommand::Show {
             control_number,

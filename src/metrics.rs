@@ -13,7 +13,25 @@
 //! | `collector_core_request_duration_seconds` | histogram | time of each call to the core loan system |
 //! | `collector_queue_depth{queue}` | gauge | messages ready in each queue of the topology |
 //! | `collector_collections{status}` | gauge | collections by status (dead_lettered = the DLQ) |
+//! | `collector_collections_overdue` | gauge | payments not final whose message is overdue (relay process) |
+//! | `collector_sweeper_rescued_total` | counter | payments re-sent from the database (message lost) |
+//! | `collector_dead_letters_adopted_total` | counter | the broker's own dead letters recorded in the database |
 //! | `collector_open_flags{kind}` | gauge | flags waiting for ops |
+//!
+//! Every metric has HELP text ([`DESCRIPTIONS`], registered with the recorder), so that
+//! `promtool check metrics` passes; a test keeps the list in step with the code.
+//!
+//! **Database-wide gauges.** `collector_outbox_backlog`,
+//! `collector_outbox_oldest_unpublished_seconds`, `collector_collections`,
+//! `collector_open_flags`, `collector_queue_depth` and `collector_collections_overdue` are
+//! read from Postgres or RabbitMQ, not counted by the process: every process that serves
+//! `/metrics` exports the same value, so aggregate them with `max()`
+//! (`max by (status) (collector_collections)`), never `sum()`. They stay on every process on
+//! purpose: exported from the admin listener alone, the backlog and the queue depths would
+//! vanish exactly when the API is down (while the relay and workers still run), and several
+//! API replicas would double count anyway; a constant label would not stop a `sum()` from
+//! double counting either. Their HELP text says so. (`collector_collections_overdue` is set
+//! by each relay process's sweeper, from the same query.)
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -38,10 +56,113 @@ pub fn handle() -> &'static PrometheusHandle {
             .expect("static buckets are valid")
             .build_recorder();
         let handle = recorder.handle();
+        // On the recorder itself, not the global one: it holds them even where another
+        // recorder is already installed (tests).
+        metrics::with_local_recorder(&recorder, describe);
         // Another recorder may already be installed (tests): ours still renders what it sees.
         let _ = metrics::set_global_recorder(recorder);
         handle
     })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+/// Said of every gauge read from Postgres or RabbitMQ (see the module documentation).
+macro_rules! database_wide {
+    ($help:literal) => {
+        concat!(
+            $help,
+            " (database-wide: every process exports the same value; aggregate with max, not sum)"
+        )
+    };
+}
+
+/// Every metric this workspace records, with its HELP text.
+pub const DESCRIPTIONS: &[(Kind, &str, &str)] = &[
+    (
+        Kind::Counter,
+        "collector_skypay_requests_total",
+        "SkyPay requests answered, by action and response code",
+    ),
+    (
+        Kind::Histogram,
+        "collector_skypay_request_duration_seconds",
+        "Time to answer a SkyPay request, by action",
+    ),
+    (
+        Kind::Gauge,
+        "collector_outbox_backlog",
+        database_wide!("Collections recorded whose outbox event is not yet published"),
+    ),
+    (
+        Kind::Gauge,
+        "collector_outbox_oldest_unpublished_seconds",
+        database_wide!("Age of the oldest unpublished outbox event (relay lag)"),
+    ),
+    (
+        Kind::Counter,
+        "collector_relay_published_total",
+        "Outbox events this process's relay published to RabbitMQ",
+    ),
+    (
+        Kind::Counter,
+        "collector_worker_outcomes_total",
+        "Messages this process's workers handled, by outcome (posted, duplicate, retried, \
+         dead_lettered, skipped, superseded)",
+    ),
+    (
+        Kind::Histogram,
+        "collector_core_request_duration_seconds",
+        "Time of each call to the core loan system",
+    ),
+    (
+        Kind::Gauge,
+        "collector_queue_depth",
+        database_wide!("Messages ready in each RabbitMQ queue of the topology"),
+    ),
+    (
+        Kind::Gauge,
+        "collector_collections",
+        database_wide!("Collections by status; dead_lettered is the dead-letter queue"),
+    ),
+    (
+        Kind::Gauge,
+        "collector_collections_overdue",
+        database_wide!("Collections not final whose message is overdue, as the last sweep saw"),
+    ),
+    (
+        Kind::Counter,
+        "collector_sweeper_rescued_total",
+        "Collections this process's sweeper re-sent from the database because their message \
+         was lost or overdue",
+    ),
+    (
+        Kind::Counter,
+        "collector_dead_letters_adopted_total",
+        "Messages the broker dead-lettered by itself (delivery limit), recorded in the database \
+         by this process",
+    ),
+    (
+        Kind::Gauge,
+        "collector_open_flags",
+        database_wide!("Flags waiting for review, by kind"),
+    ),
+];
+
+/// Registers [`DESCRIPTIONS`] with the current recorder.
+pub fn describe() {
+    for &(kind, name, help) in DESCRIPTIONS {
+        match kind {
+            Kind::Counter => metrics::describe_counter!(name, help),
+            Kind::Gauge => metrics::describe_gauge!(name, help),
+            Kind::Histogram => metrics::describe_histogram!(name, help),
+        }
+    }
 }
 
 pub fn skypay_answered(action: &'static str, code: &'static str, elapsed: Duration) {
@@ -101,7 +222,15 @@ async fn database_gauges(pool: &PgPool) -> anyhow::Result<()> {
 async fn queue_gauges(url: &str, topology: &Topology) -> anyhow::Result<()> {
     let connection = tokio::time::timeout(Duration::from_secs(2), workers::broker::connect(url))
         .await
-        .context("RabbitMQ connect timed out")??;
+        .context("RabbitMQ connect timed out")?
+        // Classified: lapin's own text may quote AMQP_URL, password included.
+        .map_err(|e| anyhow::anyhow!("{}", workers::broker::ConnectError::classify(&e, url)))?;
+    let depths = queue_depths(&connection, topology).await;
+    crate::amqp::close(connection, "metrics").await;
+    depths
+}
+
+async fn queue_depths(connection: &lapin::Connection, topology: &Topology) -> anyhow::Result<()> {
     let channel = connection.create_channel().await?;
     for queue in topology.all_queues() {
         let options = QueueDeclareOptions {
@@ -117,6 +246,72 @@ async fn queue_gauges(url: &str, topology: &Topology) -> anyhow::Result<()> {
             Err(_) => break, // not declared yet: the channel is closed by the broker
         }
     }
-    let _ = connection.close(200, "metrics").await;
+    // Closed before the connection is: dropped, lapin would close it in the background, racing
+    // the connection's close, and log an error.
+    let _ = channel.close(200, "metrics").await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `(kind, name)` of every counter, gauge and histogram recorded by a literal name in the
+    /// Rust files under `dir`.
+    fn recorded(dir: &std::path::Path, found: &mut Vec<(Kind, String)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                recorded(&path, found);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (macro_name, kind) in [
+                ("counter!(", Kind::Counter),
+                ("gauge!(", Kind::Gauge),
+                ("histogram!(", Kind::Histogram),
+            ] {
+                for (at, _) in text.match_indices(&format!("metrics::{macro_name}")) {
+                    let rest = text[at..].split_once('(').unwrap().1.trim_start();
+                    let Some(rest) = rest.strip_prefix('"') else {
+                        continue; // not a literal name (the describe loop above)
+                    };
+                    let name = rest.split('"').next().unwrap().to_owned();
+                    found.push((kind, name));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_metric_recorded_anywhere_is_described_once_with_its_kind() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut found = Vec::new();
+        recorded(&root.join("src"), &mut found);
+        recorded(&root.join("workers/src"), &mut found);
+        assert!(found.len() >= 10, "the scan found too little: {found:?}");
+        for (kind, name) in &found {
+            assert!(
+                DESCRIPTIONS.contains(&(*kind, name.as_str(), lookup(name))),
+                "{name} ({kind:?}) is recorded but has no HELP text in metrics::DESCRIPTIONS"
+            );
+        }
+        for (i, (_, name, help)) in DESCRIPTIONS.iter().enumerate() {
+            assert!(!help.is_empty(), "{name}");
+            assert!(
+                DESCRIPTIONS[i + 1..].iter().all(|(_, n, _)| n != name),
+                "{name} is described twice"
+            );
+        }
+    }
+
+    fn lookup(name: &str) -> &'static str {
+        DESCRIPTIONS
+            .iter()
+            .find(|(_, n, _)| *n == name)
+            .map_or("", |(_, _, help)| help)
+    }
 }

@@ -54,7 +54,7 @@ pub async fn create_database_if_missing(url: &str) -> anyhow::Result<()> {
     use sqlx::migrate::MigrateDatabase;
     if !sqlx::Postgres::database_exists(url)
         .await
-        .context("Failed to reach Postgres at DATABASE_URL")?
+        .map_err(connect_error)?
     {
         sqlx::Postgres::create_database(url)
             .await
@@ -76,6 +76,44 @@ pub async fn ping(pool: &PgPool) -> anyhow::Result<()> {
     sqlx::query("SELECT 1")
         .execute(pool)
         .await
-        .context("Failed to reach Postgres")?;
+        .map_err(connect_error)?;
     Ok(())
+}
+
+/// Opens one connection and closes it: for commands that should fail at once, saying why,
+/// rather than on their first query (a pool retries an unreachable server until its time-out
+/// and then no longer says what the matter was).
+pub async fn check(options: &PgConnectOptions) -> anyhow::Result<()> {
+    use sqlx::Connection;
+    let connection = sqlx::PgConnection::connect_with(options)
+        .await
+        .map_err(connect_error)?;
+    let _ = connection.close().await;
+    Ok(())
+}
+
+/// Why Postgres could not be used, in words that point at the fix: a refused role or
+/// password is not an unreachable server, and a missing database is neither.
+pub fn connect_error(error: sqlx::Error) -> anyhow::Error {
+    let what = match &error {
+        sqlx::Error::Database(e) => match e.code().as_deref() {
+            // invalid_authorization_specification (an unknown role, pg_hba), invalid_password
+            Some("28000" | "28P01") => {
+                "Postgres refused DATABASE_URL's role or password (authentication failed)"
+            }
+            Some("3D000") => {
+                "the database named in DATABASE_URL does not exist (`collector migrate` creates it)"
+            }
+            Some("53300") => {
+                "Postgres has no connection to spare (too many clients: lower \
+                 DATABASE_POOL_SIZE or raise max_connections)"
+            }
+            _ => "Postgres refused the request",
+        },
+        sqlx::Error::PoolTimedOut => {
+            "no Postgres connection within the time-out: is Postgres up at DATABASE_URL?"
+        }
+        _ => "Failed to reach Postgres at DATABASE_URL",
+    };
+    anyhow::Error::new(error).context(what)
 }

@@ -23,6 +23,14 @@ impl Amount {
     /// separators or bare dots: what is not plainly an amount is refused, not guessed.
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let text = raw.trim();
+        if let Some(unsigned) = text.strip_prefix('-') {
+            if !unsigned.is_empty() && unsigned.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+                return Err(FieldError::new(
+                    FIELD,
+                    "must be positive (greater than 0), like 3900.00",
+                ));
+            }
+        }
         let (whole, fraction) = match text.split_once('.') {
             Some((w, f)) => (w, Some(f)),
             None => (text, None),
@@ -138,6 +146,19 @@ mod tests {
         ] {
             let err = Amount::parse(raw).unwrap_err();
             assert_eq!(err.field, "amount", "{raw}");
+        }
+    }
+
+    #[test]
+    fn a_negative_amount_is_told_to_be_positive() {
+        for raw in ["-1", "-3900.00", " -0.5 "] {
+            let err = Amount::parse(raw).unwrap_err();
+            assert!(err.reason.contains("positive"), "{raw}: {err}");
+        }
+        // Not a number at all, sign or not: still "a decimal number".
+        for raw in ["-", "-abc", "-1e3"] {
+            let err = Amount::parse(raw).unwrap_err();
+            assert!(err.reason.contains("decimal number"), "{raw}: {err}");
         }
     }
 

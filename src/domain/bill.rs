@@ -1,4 +1,4 @@
-//! Bills and the business rules of inquiry and collect (CONTRACT.md, "Business rules").
+//! Bills and the business rules of inquiry and collect (docs/contract.md, "Business rules").
 //!
 //! Pure functions over a bill as read (and, for collect, locked) by the caller: the handler
 //! sequences database calls, this module decides.
@@ -11,7 +11,7 @@ use super::{Amount, PayerName};
 /// What `OVERPAYMENT` says to do with a collect above the outstanding amount.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OverpaymentPolicy {
-    /// Refuse it (`-1026` / `2001`), as the seeds do. The default.
+    /// Refuse it (`-1026` / `2001`), as SkyPay's pages do. The default.
     Refuse,
     /// Accept it and flag `overpayment`: the cash is in the till, the lender refunds.
     Accept,

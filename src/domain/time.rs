@@ -47,7 +47,7 @@ pub fn parse_collected_time(raw: &str) -> Result<DateTime<FixedOffset>, FieldErr
         .ok_or_else(invalid)
 }
 
-/// `yyyy-MM-dd HH:mm:ss.SSSS` in Philippine time: four fractional digits, as the seeds show.
+/// `yyyy-MM-dd HH:mm:ss.SSSS` in Philippine time: four fractional digits, as in SkyPay's examples.
 pub fn format_response_time(t: DateTime<Utc>) -> String {
     let local = t.with_timezone(&manila());
     format!(

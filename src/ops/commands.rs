@@ -50,7 +50,11 @@ pub async fn dlq_show(pool: &PgPool, id: Uuid, json: bool) -> anyhow::Result<()>
 }
 
 fn render_report(verb: &str, report: &Report) -> String {
-    let mut out = format!("{verb} {} dead letter(s)", report.done.len());
+    let mut out = if report.done.is_empty() && report.skipped.is_empty() {
+        format!("no dead letter matched: nothing {verb}")
+    } else {
+        format!("{verb} {} dead letter(s)", report.done.len())
+    };
     if !report.skipped.is_empty() {
         out.push_str(&format!(
             ", skipped {} changed meanwhile",
@@ -79,7 +83,8 @@ pub async fn dlq_replay(
 ) -> anyhow::Result<()> {
     let mut report = dlq::replay(pool, filter, actor, reason, per_second).await?;
     report.removed_from_queue = reconcile(settings, pool).await?;
-    print(json, &report, || render_report("replayed", &report))
+    print(json, &report, || render_report("replayed", &report))?;
+    all_ids_done(pool, filter, &report, "replayed").await
 }
 
 pub async fn dlq_discard(
@@ -92,7 +97,48 @@ pub async fn dlq_discard(
 ) -> anyhow::Result<()> {
     let mut report = dlq::discard(pool, filter, actor, reason).await?;
     report.removed_from_queue = reconcile(settings, pool).await?;
-    print(json, &report, || render_report("discarded", &report))
+    print(json, &report, || render_report("discarded", &report))?;
+    all_ids_done(pool, filter, &report, "discarded").await
+}
+
+/// Ids named on the command line must each have been replayed (discarded): any that was not
+/// fails the command, named with what it is instead, as the admin API answers 404 for it. A
+/// filter or `--all` that matches nothing is not a failure.
+async fn all_ids_done(
+    pool: &PgPool,
+    filter: &Filter,
+    report: &Report,
+    verb: &str,
+) -> anyhow::Result<()> {
+    let Some(ids) = &filter.ids else {
+        return Ok(());
+    };
+    let mut missed: Vec<Uuid> = Vec::new();
+    for id in ids {
+        if !report.done.contains(id) && !missed.contains(id) {
+            missed.push(*id);
+        }
+    }
+    if missed.is_empty() {
+        return Ok(());
+    }
+    let statuses = dlq::statuses(pool, &missed).await?;
+    let named: Vec<String> = missed
+        .iter()
+        .map(|id| match statuses.get(id).map(String::as_str) {
+            None => format!("{id} (no such collection)"),
+            Some("dead_lettered") => {
+                format!("{id} (a dead letter, but not one the filters given select)")
+            }
+            Some(status) => format!("{id} ({status}: not a dead letter)"),
+        })
+        .collect();
+    anyhow::bail!(
+        "{} of the {} id(s) given not {verb}: {}",
+        missed.len(),
+        ids.len(),
+        named.join("; ")
+    )
 }
 
 pub async fn reconcile(settings: &Settings, pool: &PgPool) -> anyhow::Result<usize> {

@@ -83,6 +83,20 @@ pub async fn show(pool: &PgPool, id: Uuid) -> Result<DeadLetter, AdminError> {
         .ok_or_else(|| AdminError::NotFound(format!("no dead letter {id}")))
 }
 
+/// The status of each of `ids` that is a collection at all.
+pub async fn statuses(
+    pool: &PgPool,
+    ids: &[Uuid],
+) -> anyhow::Result<std::collections::HashMap<Uuid, String>> {
+    let rows: Vec<(Uuid, String)> =
+        sqlx::query_as("SELECT id, status FROM collections WHERE id = ANY($1)")
+            .bind(ids)
+            .fetch_all(pool)
+            .await
+            .context("Failed to read collection statuses")?;
+    Ok(rows.into_iter().collect())
+}
+
 /// What a replay or discard did.
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -234,17 +248,48 @@ pub async fn reconcile_queue(
     amqp_url: &str,
     topology: &Topology,
 ) -> anyhow::Result<usize> {
-    let connection = workers::broker::connect(amqp_url)
-        .await
-        .context("Failed to reach RabbitMQ")?;
+    let connection = workers::broker::connect(amqp_url).await.map_err(|e| {
+        anyhow::anyhow!("{}", workers::broker::ConnectError::classify(&e, amqp_url))
+    })?;
+    // Closed on every path, errors included: a dropped connection makes lapin log errors.
+    let removed = reconcile_on(&connection, pool, topology).await;
+    crate::amqp::close(connection, "dlq reconcile").await;
+    removed
+}
+
+async fn reconcile_on(
+    connection: &lapin::Connection,
+    pool: &PgPool,
+    topology: &Topology,
+) -> anyhow::Result<usize> {
     let channel = connection.create_channel().await?;
+    let removed = walk_dead_queue(&channel, pool, topology).await;
+    // Closed before the connection is: dropped, lapin would close it in the background, racing
+    // the connection's close, and log an error.
+    let _ = channel.close(200, "dlq reconcile").await;
+    removed
+}
+
+async fn walk_dead_queue(
+    channel: &lapin::Channel,
+    pool: &PgPool,
+    topology: &Topology,
+) -> anyhow::Result<usize> {
+    let dead_queue = topology.dead_queue();
     let mut seen = std::collections::HashSet::new();
     let (mut keep, mut removed) = (Vec::new(), 0usize);
     // Holding every message unacknowledged walks the queue once; they all go back at the end.
     for _ in 0..100_000 {
         let Some(message) = channel
-            .basic_get(&topology.dead_queue(), BasicGetOptions::default())
-            .await?
+            .basic_get(&dead_queue, BasicGetOptions::default())
+            .await
+            .with_context(|| {
+                format!(
+                    "Failed to read the dead-letter queue {dead_queue} (is AMQP_PREFIX `{}` the \
+                     one the workers use?)",
+                    topology.prefix
+                )
+            })?
         else {
             break;
         };
@@ -290,7 +335,6 @@ pub async fn reconcile_queue(
             )
             .await?;
     }
-    let _ = connection.close(200, "dlq reconcile").await;
     Ok(removed)
 }
 

@@ -143,12 +143,7 @@ async fn consume(
 }
 
 /// Consumes `{p}.v2.adopt` until `cancel` fires, reconnecting by itself.
-pub async fn run(
-    pool: PgPool,
-    amqp_url: String,
-    topology: Topology,
-    cancel: CancellationToken,
-) {
+pub async fn run(pool: PgPool, amqp_url: String, topology: Topology, cancel: CancellationToken) {
     while !cancel.is_cancelled() {
         let Some(connection) = connect_with_backoff(&amqp_url, &cancel).await else {
             break;

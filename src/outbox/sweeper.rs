@@ -66,13 +66,15 @@ const OVERDUE: &str = "(c.created_at > now() - make_interval(secs => $3) \
 
 /// Collections whose next step is overdue now (the `collector_collections_overdue` gauge).
 pub async fn overdue(pool: &PgPool, config: &SweeperConfig) -> anyhow::Result<i64> {
-    sqlx::query_scalar(&format!("SELECT count(*) FROM collections c WHERE {OVERDUE}"))
-        .bind(config.published_grace.as_secs_f64())
-        .bind(config.retry_grace.as_secs_f64())
-        .bind(config.lookback.as_secs_f64())
-        .fetch_one(pool)
-        .await
-        .context("Failed to count overdue collections")
+    sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM collections c WHERE {OVERDUE}"
+    ))
+    .bind(config.published_grace.as_secs_f64())
+    .bind(config.retry_grace.as_secs_f64())
+    .bind(config.lookback.as_secs_f64())
+    .fetch_one(pool)
+    .await
+    .context("Failed to count overdue collections")
 }
 
 /// One collection sent again.
@@ -141,13 +143,11 @@ pub async fn rescue(pool: &PgPool, config: &SweeperConfig) -> anyhow::Result<Vec
 /// The posting queue as the broker sees it: ready messages and consumers; `None` when the
 /// broker cannot tell us.
 async fn posting_queue(amqp_url: &str, topology: &Topology) -> Option<(u32, u32)> {
-    let connection = tokio::time::timeout(
-        Duration::from_secs(5),
-        workers::broker::connect(amqp_url),
-    )
-    .await
-    .ok()?
-    .ok()?;
+    let connection =
+        tokio::time::timeout(Duration::from_secs(5), workers::broker::connect(amqp_url))
+            .await
+            .ok()?
+            .ok()?;
     let found = workers::topology::inspect(&connection, &topology.posting_queue()).await;
     let _ = connection.close(200, "sweeper").await;
     found
@@ -172,7 +172,9 @@ pub async fn sweep(
     }
     let wait = match posting_queue(amqp_url, topology).await {
         Some((0, consumers)) if consumers > 0 => None,
-        Some((ready, 0)) => Some(format!("no worker consumes the posting queue ({ready} ready)")),
+        Some((ready, 0)) => Some(format!(
+            "no worker consumes the posting queue ({ready} ready)"
+        )),
         Some((ready, _)) => Some(format!("the posting queue holds a backlog ({ready} ready)")),
         None => Some("RabbitMQ cannot be asked about the posting queue".to_owned()),
     };

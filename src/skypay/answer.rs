@@ -1,11 +1,11 @@
-//! SkyPay's answer: the codes of CONTRACT.md and the response body.
+//! SkyPay's answer: the codes of docs/contract.md and the response body.
 
 use chrono::Utc;
 use serde::Serialize;
 
 use crate::domain::{format_response_time, FieldError};
 
-/// The answer codes of CONTRACT.md. Sent as JSON strings.
+/// The answer codes of docs/contract.md. Sent as JSON strings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Code {
     Success,

@@ -1,4 +1,4 @@
-//! The SkyPay wire contract (CONTRACT.md): envelope, request, answer, and the two calls.
+//! The SkyPay wire contract (docs/contract.md): envelope, request, answer, and the two calls.
 
 pub mod answer;
 pub mod auth;

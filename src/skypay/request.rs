@@ -21,7 +21,7 @@ pub enum Action {
 }
 
 impl Action {
-    /// Case-insensitive, with the seeds' misspelling and mislabel accepted.
+    /// Case-insensitive, with the misspelling and mislabel of SkyPay's pages accepted.
     pub fn parse(raw: &str) -> Option<Self> {
         match raw.trim().to_ascii_lowercase().as_str() {
             "collectioninquiry" | "collectionicnquiry" => Some(Action::Inquiry),

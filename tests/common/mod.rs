@@ -20,6 +20,27 @@ fn with_database(url: &str, db: &str) -> String {
     format!("{base}/{db}")
 }
 
+/// The Postgres server's `host:port` and `user[:password]`, read from `DATABASE_URL`, for a
+/// test that puts a proxy in front of it.
+pub fn postgres_endpoint() -> (String, String) {
+    let url = server_url();
+    let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+    let rest = rest.split(['/', '?']).next().unwrap_or(rest);
+    match rest.rsplit_once('@') {
+        Some((userinfo, hostport)) => (with_port(hostport), userinfo.to_owned()),
+        None => (with_port(rest), "postgres".to_owned()),
+    }
+}
+
+fn with_port(hostport: &str) -> String {
+    let hostport = hostport.replace("localhost", "127.0.0.1");
+    if hostport.contains(':') {
+        hostport
+    } else {
+        format!("{hostport}:5432")
+    }
+}
+
 /// A database of its own, migrated, dropped by `TestApp::teardown`.
 pub struct TestDb {
     pub name: String,
@@ -113,15 +134,21 @@ pub async fn delete_topology(topology: &workers::topology::Topology) {
     let _ = connection.close(200, "").await;
 }
 
-/// Runs `rabbitmqctl` (the broker-restart cases stop and start the shared broker).
+/// Runs `rabbitmqctl` (the broker-restart cases stop and start the shared broker). The
+/// command is `RABBITMQCTL` when set, split on spaces: `scripts/test` sets it to a `docker
+/// compose exec` of the broker's container when it started the services itself.
 pub fn rabbitmqctl(args: &[&str]) -> Result<(), String> {
-    match std::process::Command::new("rabbitmqctl")
+    let command = std::env::var("RABBITMQCTL").unwrap_or_else(|_| "rabbitmqctl".into());
+    let mut words = command.split_whitespace();
+    let program = words.next().unwrap_or("rabbitmqctl");
+    match std::process::Command::new(program)
+        .args(words)
         .args(args)
         .output()
     {
         Ok(out) if out.status.success() => Ok(()),
         Ok(out) => Err(String::from_utf8_lossy(&out.stderr).into_owned()),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(format!("{command}: {e}")),
     }
 }
 

@@ -297,7 +297,8 @@ impl Stack {
         std::fs::create_dir_all(&dir).unwrap();
         let core = CoreServer::start(options.core.clone()).await;
         let proxy = if options.api_through_proxy {
-            Some(Proxy::start("127.0.0.1:5432".parse().unwrap()).await)
+            let (server, _) = crate::common::postgres_endpoint();
+            Some(Proxy::start(server.parse().expect("DATABASE_URL's host:port")).await)
         } else {
             None
         };

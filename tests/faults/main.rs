@@ -1,4 +1,4 @@
-//! The fault suite (issue 6): the real `collector` binary as separate processes against real
+//! The fault suite: the real `collector` binary as separate processes against real
 //! Postgres and RabbitMQ, collect storms, and faults injected mid-storm: processes killed with
 //! SIGKILL, the broker stopped, Postgres cut, the core loan system down or slow, duplicate
 //! storms, several instances of each process with kills among them; plus the security and

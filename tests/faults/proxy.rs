@@ -86,9 +86,11 @@ impl Proxy {
     }
 
     /// A Postgres URL through this proxy (TLS off, so that the proxy can see `COMMIT`).
+    /// A URL of `database` through the proxy, with `DATABASE_URL`'s credentials.
     pub fn url(&self, database: &str) -> String {
+        let (_, userinfo) = crate::common::postgres_endpoint();
         format!(
-            "postgres://postgres@{}/{database}?sslmode=disable",
+            "postgres://{userinfo}@{}/{database}?sslmode=disable",
             self.addr
         )
     }

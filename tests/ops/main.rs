@@ -15,6 +15,7 @@ mod metrics;
 mod openapi;
 mod readiness;
 mod stack;
+mod startup;
 
 /// Waits until the dead-letter queue holds `want` messages.
 async fn pipeline_depth(p: &pipeline::Pipeline, want: u32) {

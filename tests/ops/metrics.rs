@@ -115,3 +115,66 @@ async fn metrics_follow_requests_outcomes_backlog_queues_and_flags() {
     );
     s.stop().await;
 }
+
+/// `promtool check metrics` accepts what a process exports: every metric has HELP text and a
+/// well-formed name. promtool is a test dependency (`apt-get install prometheus`; `.ci/run`
+/// installs it): without it this test fails, saying so, rather than passing unchecked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_pass_promtool_check() {
+    let s = Stack::start(Switches::default()).await;
+    s.app.register_bill("SKY0100000001", "1000.00", true).await;
+    let id = s
+        .collect("SKY0100000001", "10", "PROM-1", "2026-11-20 08:00:00")
+        .await;
+    s.wait_status(id, "posted").await;
+    let mut same = crate::helpers::collect("SKY0100000001", "10", "PROM-1");
+    same["collectedTime"] = "2026-11-20 08:00:00".into();
+    s.app.skypay(&same).await;
+    let text = scrape(&s).await;
+    s.stop().await;
+
+    // Every family has its HELP line (what promtool checks first), and the gauges read from
+    // the database say how to aggregate them.
+    for family in text.lines().filter_map(|l| l.strip_prefix("# TYPE ")) {
+        let name = family.split(' ').next().unwrap();
+        assert!(
+            text.contains(&format!("# HELP {name} ")),
+            "{name} has no HELP text:\n{text}"
+        );
+    }
+    for gauge in ["collector_outbox_backlog", "collector_collections"] {
+        let help = text
+            .lines()
+            .find(|l| l.starts_with(&format!("# HELP {gauge} ")))
+            .unwrap_or_else(|| panic!("{gauge} missing:\n{text}"));
+        assert!(help.contains("max, not sum"), "{help}");
+    }
+
+    let mut child = match std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
+            "promtool is not installed, and this test needs it: install it with \
+             `apt-get update && apt-get install -y --no-install-recommends prometheus` \
+             (it provides /usr/bin/promtool; .ci/run does this)"
+        ),
+        Err(e) => panic!("cannot run promtool: {e}"),
+    };
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(text.as_bytes()).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics failed:\n{}{}\n--- the metrics:\n{text}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

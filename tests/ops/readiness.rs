@@ -124,6 +124,13 @@ async fn a_relay_or_worker_with_a_wrong_password_says_so_and_is_not_ready() {
             !text.contains(&password),
             "{command}'s /readyz leaked it: {text}"
         );
+        // Alive all the same, and saying so in JSON as the API does.
+        let (status, body, text) = get_json(&client, &format!("http://{addr}/healthz")).await;
+        assert_eq!(
+            (status, &body["status"]),
+            (200, &Value::from("ok")),
+            "{text}"
+        );
 
         // A few back-off steps (100, 200, 400 ms...), then a clean stop.
         tokio::time::sleep(Duration::from_millis(1500)).await;

@@ -153,15 +153,20 @@ async fn several_sweepers_at_once_rescue_each_collection_once() {
             .fetch_all(&p.db.pool)
             .await
             .unwrap(),
-        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE dispatch = 1 AND published_at IS NULL")
-            .fetch_one(&p.db.pool)
-            .await
-            .unwrap(),
+        sqlx::query_scalar(
+            "SELECT count(*) FROM outbox WHERE dispatch = 1 AND published_at IS NULL",
+        )
+        .fetch_one(&p.db.pool)
+        .await
+        .unwrap(),
     );
     assert_eq!(generations, vec![1]);
     assert_eq!(resent, 60, "one new outbox row each");
     assert!(
-        sweeper::rescue(&p.db.pool, &config).await.unwrap().is_empty(),
+        sweeper::rescue(&p.db.pool, &config)
+            .await
+            .unwrap()
+            .is_empty(),
         "an unpublished re-send is the relay's: not rescued again"
     );
     p.teardown().await;
@@ -189,7 +194,11 @@ async fn a_message_superseded_by_a_re_send_is_dropped_without_posting() {
     p.spawn_worker(&core.url, Duration::from_secs(2));
     crate::posting::wait_depth(&p, &p.topology.posting_queue(), 0).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(core.core.calls_started(), 0, "the stale copy was not posted");
+    assert_eq!(
+        core.core.calls_started(),
+        0,
+        "the stale copy was not posted"
+    );
     assert_eq!(p.status(id).await.0, "published");
     core.stop();
     p.teardown().await;
@@ -239,7 +248,10 @@ async fn a_message_the_broker_dead_letters_by_itself_is_recorded_without_a_comma
             .unwrap();
     }
     let _ = connection.close(200, "").await;
-    assert!(deliveries as i64 > DELIVERY_LIMIT, "{deliveries} deliveries");
+    assert!(
+        deliveries as i64 > DELIVERY_LIMIT,
+        "{deliveries} deliveries"
+    );
     let token = p.cancel.child_token();
     tokio::spawn(adopter::run(
         p.db.pool.clone(),
@@ -292,7 +304,11 @@ async fn declare_version_one(channel: &lapin::Channel, p: &Pipeline, tiers: usiz
     posting.insert("x-delivery-limit".into(), AMQPValue::LongLongInt(10));
     posting.insert("x-dead-letter-exchange".into(), text(&exchange));
     posting.insert("x-dead-letter-routing-key".into(), text("dead"));
-    queues.push((legacy.posting_queue(), posting, Legacy::POSTING_KEY.to_owned()));
+    queues.push((
+        legacy.posting_queue(),
+        posting,
+        Legacy::POSTING_KEY.to_owned(),
+    ));
     for n in 0..tiers {
         let mut args = FieldTable::default();
         args.insert("x-message-ttl".into(), AMQPValue::LongLongInt(ttl_ms));
@@ -341,7 +357,10 @@ async fn upgrading_from_version_one_queues_moves_every_waiting_message_and_loses
                 .unwrap();
         let key = if i < 3 { "posting" } else { "retry.1" };
         let mut headers = FieldTable::default();
-        headers.insert("x-attempt".into(), AMQPValue::LongLongInt(if i < 3 { 0 } else { 2 }));
+        headers.insert(
+            "x-attempt".into(),
+            AMQPValue::LongLongInt(if i < 3 { 0 } else { 2 }),
+        );
         let properties = BasicProperties::default()
             .with_delivery_mode(2)
             .with_headers(headers);
@@ -361,27 +380,44 @@ async fn upgrading_from_version_one_queues_moves_every_waiting_message_and_loses
         .execute(&p.db.pool)
         .await
         .unwrap();
-    sqlx::query("UPDATE collections SET status = 'published', published_at = now(), next_due_at = now()")
-        .execute(&p.db.pool)
+    sqlx::query(
+        "UPDATE collections SET status = 'published', published_at = now(), next_due_at = now()",
+    )
+    .execute(&p.db.pool)
+    .await
+    .unwrap();
+    let before = p.topology.legacy_queues(&connection).await;
+    assert_eq!(
+        before.len(),
+        4,
+        "version 1's posting queue and 3 tiers: {before:?}"
+    );
+
+    let reports = workers::migrate::migrate(&connection, &p.topology)
         .await
         .unwrap();
-    let before = p.topology.legacy_queues(&connection).await;
-    assert_eq!(before.len(), 4, "version 1's posting queue and 3 tiers: {before:?}");
-
-    let reports = workers::migrate::migrate(&connection, &p.topology).await.unwrap();
     let moved: Vec<(String, u64, bool)> = reports
         .iter()
         .map(|r| (r.queue.clone(), r.moved, r.deleted))
         .collect();
     let legacy = p.topology.legacy();
-    assert!(moved.contains(&(legacy.posting_queue(), 3, true)), "{moved:?}");
-    assert!(moved.contains(&(legacy.retry_queue(1), 3, true)), "{moved:?}");
+    assert!(
+        moved.contains(&(legacy.posting_queue(), 3, true)),
+        "{moved:?}"
+    );
+    assert!(
+        moved.contains(&(legacy.retry_queue(1), 3, true)),
+        "{moved:?}"
+    );
     assert!(moved.iter().all(|(_, _, deleted)| *deleted), "{moved:?}");
     assert!(
         p.topology.legacy_queues(&connection).await.is_empty(),
         "version 1's queues are gone"
     );
-    assert_eq!(p.depth(&p.topology.retry_queue(1)).await + p.depth(&p.topology.posting_queue()).await, 6);
+    assert_eq!(
+        p.depth(&p.topology.retry_queue(1)).await + p.depth(&p.topology.posting_queue()).await,
+        6
+    );
     // A version 1 process still publishing under the old keys reaches version 2.
     let mut headers = FieldTable::default();
     headers.insert("x-attempt".into(), AMQPValue::LongLongInt(1));
@@ -409,7 +445,9 @@ async fn upgrading_from_version_one_queues_moves_every_waiting_message_and_loses
     let _ = connection.close(200, "").await;
     // Running it again finds nothing to do.
     let again_connection = broker::connect(&amqp_url()).await.unwrap();
-    let again = workers::migrate::migrate(&again_connection, &p.topology).await.unwrap();
+    let again = workers::migrate::migrate(&again_connection, &p.topology)
+        .await
+        .unwrap();
     assert!(again.is_empty(), "{again:?}");
     let _ = again_connection.close(200, "").await;
 

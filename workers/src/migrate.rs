@@ -77,7 +77,10 @@ fn moves(topology: &Topology, present: &[String]) -> Vec<Move> {
 }
 
 /// Migrates every version 1 queue under `topology`'s prefix; returns what it did to each.
-pub async fn migrate(connection: &Connection, topology: &Topology) -> anyhow::Result<Vec<QueueReport>> {
+pub async fn migrate(
+    connection: &Connection,
+    topology: &Topology,
+) -> anyhow::Result<Vec<QueueReport>> {
     let channel = confirm_channel(connection)
         .await
         .context("Failed to open a channel")?;
@@ -93,12 +96,7 @@ pub async fn migrate(connection: &Connection, topology: &Topology) -> anyhow::Re
     for m in &plan {
         bind(&channel, &m.to_queue, &exchange, &m.legacy_key).await?;
         channel
-            .queue_unbind(
-                &m.from,
-                &exchange,
-                &m.legacy_key,
-                FieldTable::default(),
-            )
+            .queue_unbind(&m.from, &exchange, &m.legacy_key, FieldTable::default())
             .await
             .with_context(|| format!("Failed to unbind {} from `{}`", m.from, m.legacy_key))?;
     }

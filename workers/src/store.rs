@@ -226,12 +226,12 @@ impl StatusReader {
                     Ok(ids
                         .iter()
                         .map(|id| {
-                            rows.iter().find(|(row, ..)| row == id).map(
-                                |(_, status, dispatch)| Current {
+                            rows.iter()
+                                .find(|(row, ..)| row == id)
+                                .map(|(_, status, dispatch)| Current {
                                     status: status.clone(),
                                     dispatch: *dispatch,
-                                },
-                            )
+                                })
                         })
                         .collect())
                 }

@@ -205,7 +205,11 @@ impl Topology {
             .create_channel()
             .await
             .context("Failed to open a channel")?;
-        let probe = format!("{}.{VERSION}.probe.{}", self.prefix, uuid::Uuid::new_v4().simple());
+        let probe = format!(
+            "{}.{VERSION}.probe.{}",
+            self.prefix,
+            uuid::Uuid::new_v4().simple()
+        );
         let mut args = FieldTable::default();
         args.insert("x-queue-type".into(), string("stream"));
         let options = QueueDeclareOptions {
@@ -285,12 +289,16 @@ impl Legacy {
 
 /// A queue's ready messages, `None` if it does not exist (looked up on a channel of its own).
 pub async fn depth(connection: &Connection, queue: &str) -> Option<u32> {
-    inspect(connection, queue).await.map(|(messages, _)| messages)
+    inspect(connection, queue)
+        .await
+        .map(|(messages, _)| messages)
 }
 
 /// How many consumers a queue has, `None` if it does not exist.
 pub async fn consumers(connection: &Connection, queue: &str) -> Option<u32> {
-    inspect(connection, queue).await.map(|(_, consumers)| consumers)
+    inspect(connection, queue)
+        .await
+        .map(|(_, consumers)| consumers)
 }
 
 /// A queue's ready messages and consumers, `None` if it does not exist. A passive declare of
