@@ -254,8 +254,9 @@ enum BillsCommand {
     /// allowPartial,expiresAt,lastName,firstName,middleName,suffix,address,phone).
     ///
     /// amountDue: a positive amount like 3900.00. allowPartial: true/false (empty: false).
-    /// expiresAt (optional): 2026-12-31, 2026-12-31 23:59:59 (both Philippine time, +08:00),
-    /// or RFC 3339 with its offset (2026-12-31T23:59:59+08:00). middleName and suffix may be
+    /// expiresAt (optional): 2026-12-31 23:59:59 or 2026-12-31 (both Philippine time, +08:00;
+    /// a date alone keeps the bill payable all that day, expiring at the next midnight), or
+    /// RFC 3339 with its offset (2026-12-31T23:59:59+08:00). middleName and suffix may be
     /// empty. Failed rows are listed and make the command exit non-zero; the others are kept.
     Import {
         file: std::path::PathBuf,

@@ -225,13 +225,18 @@ async fn queue_gauges(url: &str, topology: &Topology) -> anyhow::Result<()> {
         .context("RabbitMQ connect timed out")?
         // Classified: lapin's own text may quote AMQP_URL, password included.
         .map_err(|e| anyhow::anyhow!("{}", workers::broker::ConnectError::classify(&e, url)))?;
-    let depths = queue_depths(&connection, topology).await;
+    let channel = connection.create_channel().await;
+    if let Ok(channel) = &channel {
+        queue_depths(channel, topology).await;
+    }
+    // The connection is closed on every path, and before its channel goes: a channel closed or
+    // dropped first is closed by lapin in the background, racing the connection's close, and
+    // lapin logs the loser as a connection error.
     crate::amqp::close(connection, "metrics").await;
-    depths
+    channel.map(drop).context("Failed to open a channel")
 }
 
-async fn queue_depths(connection: &lapin::Connection, topology: &Topology) -> anyhow::Result<()> {
-    let channel = connection.create_channel().await?;
+async fn queue_depths(channel: &lapin::Channel, topology: &Topology) {
     for queue in topology.all_queues() {
         let options = QueueDeclareOptions {
             passive: true,
@@ -246,10 +251,6 @@ async fn queue_depths(connection: &lapin::Connection, topology: &Topology) -> an
             Err(_) => break, // not declared yet: the channel is closed by the broker
         }
     }
-    // Closed before the connection is: dropped, lapin would close it in the background, racing
-    // the connection's close, and log an error.
-    let _ = channel.close(200, "metrics").await;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Logging for every binary: `tracing` to stdout, as text or JSON (`LOG_FORMAT`), filtered by
-//! `RUST_LOG` (default `info`). Payer PII is masked where it is logged at all
+//! `RUST_LOG` (default [`DEFAULT_LOG_FILTER`](crate::config::DEFAULT_LOG_FILTER)), coloured
+//! only on a terminal. Payer PII is masked where it is logged at all
 //! (`domain::mask`); credentials and keys are never logged.
 
 use std::io::IsTerminal;

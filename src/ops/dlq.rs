@@ -251,22 +251,16 @@ pub async fn reconcile_queue(
     let connection = workers::broker::connect(amqp_url).await.map_err(|e| {
         anyhow::anyhow!("{}", workers::broker::ConnectError::classify(&e, amqp_url))
     })?;
-    // Closed on every path, errors included: a dropped connection makes lapin log errors.
-    let removed = reconcile_on(&connection, pool, topology).await;
+    let channel = connection.create_channel().await;
+    let removed = match &channel {
+        Ok(channel) => walk_dead_queue(channel, pool, topology).await,
+        Err(e) => Err(anyhow::anyhow!("Failed to open a channel: {e}")),
+    };
+    // The connection is closed on every path, errors included, and before its channel goes:
+    // a channel closed or dropped first is closed by lapin in the background, racing the
+    // connection's close, and lapin logs the loser as a connection error.
     crate::amqp::close(connection, "dlq reconcile").await;
-    removed
-}
-
-async fn reconcile_on(
-    connection: &lapin::Connection,
-    pool: &PgPool,
-    topology: &Topology,
-) -> anyhow::Result<usize> {
-    let channel = connection.create_channel().await?;
-    let removed = walk_dead_queue(&channel, pool, topology).await;
-    // Closed before the connection is: dropped, lapin would close it in the background, racing
-    // the connection's close, and log an error.
-    let _ = channel.close(200, "dlq reconcile").await;
+    drop(channel);
     removed
 }
 
