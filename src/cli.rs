@@ -215,8 +215,10 @@ fn spawn_relay(
     Ok(())
 }
 
-/// Waits for the broker, then checks it can dead-letter at least once and warns about
-/// version 1 queues that still hold messages. `Ok(false)`: stopped before the broker came.
+/// Waits for the broker, then checks it can dead-letter at least once. `Ok(false)`: stopped
+/// before the broker came. (It does not look for version 1 queues: a look-up of a missing
+/// queue costs a channel error that lapin logs at ERROR on every start; `collector topology
+/// migrate` looks, and the sweeper covers whatever is left in them.)
 async fn broker_checked(
     amqp_url: &str,
     topology: &Topology,
@@ -226,12 +228,6 @@ async fn broker_checked(
         return Ok(false);
     };
     let checked = topology.check_broker(&connection).await;
-    if checked.is_ok() {
-        for (queue, messages) in topology.legacy_queues(&connection).await {
-            tracing::warn!(%queue, messages, "a queue of the previous topology (version 1) is still \
-                declared: run `collector topology migrate` to move what it holds and delete it");
-        }
-    }
     crate::amqp::close(connection, "checked").await;
     checked.map(|()| true)
 }
