@@ -181,35 +181,31 @@ fn spawn_relay(
     let amqp_url = settings.require_amqp_url()?.to_owned();
     let topology = topology(settings);
     let sweeper = settings.sweeper.clone();
-    {
-        let (pool, amqp_url, topology, shutdown) = (
+    // What each of the three tasks takes with it.
+    let parts = || {
+        (
             pool.clone(),
             amqp_url.clone(),
             topology.clone(),
             shutdown.clone(),
-        );
-        tasks.spawn(async move {
-            if !broker_checked(&amqp_url, &topology, &shutdown).await? {
-                return Ok(());
-            }
-            relay::run(pool, amqp_url, topology, RelayConfig::default(), shutdown).await;
-            Ok(())
-        });
-    }
-    {
-        let (pool, amqp_url, topology, shutdown) = (
-            pool.clone(),
-            amqp_url.clone(),
-            topology.clone(),
-            shutdown.clone(),
-        );
-        tasks.spawn(async move {
-            sweeper::run(pool, amqp_url, topology, sweeper, shutdown).await;
-            Ok(())
-        });
-    }
+        )
+    };
+    let (pool_, url, topology_, shutdown_) = parts();
     tasks.spawn(async move {
-        adopter::run(pool, amqp_url, topology, shutdown).await;
+        if !broker_checked(&url, &topology_, &shutdown_).await? {
+            return Ok(());
+        }
+        relay::run(pool_, url, topology_, RelayConfig::default(), shutdown_).await;
+        Ok(())
+    });
+    let (pool_, url, topology_, shutdown_) = parts();
+    tasks.spawn(async move {
+        sweeper::run(pool_, url, topology_, sweeper, shutdown_).await;
+        Ok(())
+    });
+    let (pool_, url, topology_, shutdown_) = parts();
+    tasks.spawn(async move {
+        adopter::run(pool_, url, topology_, shutdown_).await;
         Ok(())
     });
     Ok(())

@@ -30,6 +30,20 @@ fn sweeper_config() -> sweeper::SweeperConfig {
     }
 }
 
+/// Every outbox row and collection as a relay leaves them after publishing, due at `due` (SQL).
+async fn mark_all_published(p: &Pipeline, due: &str) {
+    sqlx::query("UPDATE outbox SET published_at = now()")
+        .execute(&p.db.pool)
+        .await
+        .unwrap();
+    sqlx::query(&format!(
+        "UPDATE collections SET status = 'published', published_at = now(), next_due_at = {due}"
+    ))
+    .execute(&p.db.pool)
+    .await
+    .unwrap();
+}
+
 async fn purge(queue: &str) {
     let connection = broker::connect(&amqp_url()).await.unwrap();
     let channel = connection.create_channel().await.unwrap();
@@ -116,16 +130,7 @@ async fn several_sweepers_at_once_rescue_each_collection_once() {
         );
     }
     // As if published long ago and lost: no unpublished outbox row, due a minute ago.
-    sqlx::query("UPDATE outbox SET published_at = now()")
-        .execute(&p.db.pool)
-        .await
-        .unwrap();
-    sqlx::query(
-        "UPDATE collections SET status = 'published', next_due_at = now() - interval '1 minute'",
-    )
-    .execute(&p.db.pool)
-    .await
-    .unwrap();
+    mark_all_published(&p, "now() - interval '1 minute'").await;
     let config = sweeper::SweeperConfig {
         batch: 25,
         ..sweeper_config()
@@ -376,16 +381,7 @@ async fn upgrading_from_version_one_queues_moves_every_waiting_message_and_loses
         ids.push(id);
     }
     // What version 1's relay had recorded: published.
-    sqlx::query("UPDATE outbox SET published_at = now()")
-        .execute(&p.db.pool)
-        .await
-        .unwrap();
-    sqlx::query(
-        "UPDATE collections SET status = 'published', published_at = now(), next_due_at = now()",
-    )
-    .execute(&p.db.pool)
-    .await
-    .unwrap();
+    mark_all_published(&p, "now()").await;
     let before = p.topology.legacy_queues(&connection).await;
     assert_eq!(
         before.len(),
