@@ -452,3 +452,40 @@ async fn upgrading_from_version_one_queues_moves_every_waiting_message_and_loses
     core.stop();
     p.teardown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_the_previous_release_left_retrying_without_a_due_time_is_found() {
+    let p = Pipeline::new("100ms").await;
+    let id = p.collect("SKY0900000001", "75", "OLD-RELEASE-1").await;
+    // The previous release's state: retrying, no due time (the column is new), an hour old,
+    // its message lost with the classic tiers.
+    sqlx::query("UPDATE outbox SET published_at = now() - interval '1 hour'")
+        .execute(&p.db.pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE collections SET status = 'retrying', attempts = 1, next_due_at = NULL, \
+         created_at = now() - interval '1 hour' WHERE id = $1",
+    )
+    .bind(id)
+    .execute(&p.db.pool)
+    .await
+    .unwrap();
+    let config = sweeper::SweeperConfig::default();
+    assert_eq!(sweeper::overdue(&p.db.pool, &config).await.unwrap(), 1);
+    let rescued = sweeper::rescue(&p.db.pool, &config).await.unwrap();
+    assert_eq!(rescued.len(), 1);
+    assert_eq!((rescued[0].id, rescued[0].status.as_str()), (id, "retrying"));
+    assert!(rescued[0].overdue_secs >= 3600, "{rescued:?}");
+    let (dispatch, unpublished): (i32, i64) = sqlx::query_as(
+        "SELECT c.dispatch, (SELECT count(*) FROM outbox o WHERE o.collection_id = c.id \
+             AND o.published_at IS NULL AND o.dispatch = c.dispatch) \
+         FROM collections c WHERE c.id = $1",
+    )
+    .bind(id)
+    .fetch_one(&p.db.pool)
+    .await
+    .unwrap();
+    assert_eq!((dispatch, unpublished), (1, 1), "re-sent as generation 1");
+    p.teardown().await;
+}
