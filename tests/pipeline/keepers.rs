@@ -475,7 +475,10 @@ async fn a_payment_the_previous_release_left_retrying_without_a_due_time_is_foun
     assert_eq!(sweeper::overdue(&p.db.pool, &config).await.unwrap(), 1);
     let rescued = sweeper::rescue(&p.db.pool, &config).await.unwrap();
     assert_eq!(rescued.len(), 1);
-    assert_eq!((rescued[0].id, rescued[0].status.as_str()), (id, "retrying"));
+    assert_eq!(
+        (rescued[0].id, rescued[0].status.as_str()),
+        (id, "retrying")
+    );
     assert!(rescued[0].overdue_secs >= 3600, "{rescued:?}");
     let (dispatch, unpublished): (i32, i64) = sqlx::query_as(
         "SELECT c.dispatch, (SELECT count(*) FROM outbox o WHERE o.collection_id = c.id \
