@@ -257,6 +257,17 @@ pub fn parse_prefetch(raw: &str) -> Result<u16, String> {
     }
 }
 
+/// `CORE_LOAN_TIMEOUT_SECS` / `--core-timeout-secs`: one call to the core loan system, 1 to
+/// 600 seconds. Zero used to become 1 without a word.
+pub fn parse_core_timeout(raw: &str) -> Result<u64, String> {
+    match raw.trim().parse::<u64>() {
+        Ok(n) if (1..=600).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "CORE_LOAN_TIMEOUT_SECS (--core-timeout-secs) must be a whole number of seconds from 1 to 600, not `{raw}`"
+        )),
+    }
+}
+
 fn parse_prefix(raw: Option<String>) -> Result<String, ConfigError> {
     let prefix = raw.unwrap_or_else(|| "collector".to_owned());
     let ok = prefix.len() <= 100
@@ -482,6 +493,19 @@ mod tests {
         let err = load(&[("RUST_LOG", "collector=verbose")]).unwrap_err();
         assert_eq!(err.var, "RUST_LOG");
         assert!(err.to_string().contains("collector=verbose"), "{err}");
+    }
+
+    #[test]
+    fn core_timeout_is_1_to_600_seconds() {
+        assert_eq!(parse_core_timeout("1"), Ok(1));
+        assert_eq!(parse_core_timeout("600"), Ok(600));
+        for bad in ["0", "601", "-1", "", "10s"] {
+            let err = parse_core_timeout(bad).unwrap_err();
+            assert!(
+                err.contains("CORE_LOAN_TIMEOUT_SECS") && err.contains("1 to 600"),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

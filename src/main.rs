@@ -115,8 +115,9 @@ struct WorkerArgs {
     #[arg(long, env = "WORKER_PREFETCH", default_value_t = 32,
           value_parser = collector::config::parse_prefetch)]
     prefetch: u16,
-    /// Time-out of one call to the core loan system, in seconds.
-    #[arg(long, env = "CORE_LOAN_TIMEOUT_SECS", default_value_t = 10)]
+    /// Time-out of one call to the core loan system, in seconds (1 to 600).
+    #[arg(long, env = "CORE_LOAN_TIMEOUT_SECS", default_value_t = 10,
+          value_parser = collector::config::parse_core_timeout)]
     core_timeout_secs: u64,
 }
 
@@ -124,7 +125,7 @@ impl WorkerArgs {
     fn options(&self) -> WorkerOptions {
         WorkerOptions {
             prefetch: self.prefetch,
-            core_timeout: Duration::from_secs(self.core_timeout_secs.max(1)),
+            core_timeout: Duration::from_secs(self.core_timeout_secs),
         }
     }
 }
