@@ -224,7 +224,7 @@ async fn broker_checked(
         return Ok(false);
     };
     let checked = topology.check_broker(&connection).await;
-    crate::amqp::close(connection, "checked").await;
+    workers::broker::close(connection, "checked").await;
     checked.map(|()| true)
 }
 
@@ -374,7 +374,7 @@ pub async fn topology_migrate(settings: &Settings, json: bool) -> anyhow::Result
         Ok(()) => workers::migrate::migrate(&connection, &topology).await,
         Err(e) => Err(e),
     };
-    crate::amqp::close(connection, "migrated").await;
+    workers::broker::close(connection, "migrated").await;
     let reports = reports?;
     if json {
         println!("{}", serde_json::to_string_pretty(&reports)?);

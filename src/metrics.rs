@@ -232,7 +232,7 @@ async fn queue_gauges(url: &str, topology: &Topology) -> anyhow::Result<()> {
     // The connection is closed on every path, and before its channel goes: a channel closed or
     // dropped first is closed by lapin in the background, racing the connection's close, and
     // lapin logs the loser as a connection error.
-    crate::amqp::close(connection, "metrics").await;
+    workers::broker::close(connection, "metrics").await;
     channel.map(drop).context("Failed to open a channel")
 }
 

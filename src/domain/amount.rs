@@ -23,8 +23,9 @@ impl Amount {
     /// separators or bare dots: what is not plainly an amount is refused, not guessed.
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let text = raw.trim();
+        // A minus before what would be an amount: say what is wrong with it.
         if let Some(unsigned) = text.strip_prefix('-') {
-            if !unsigned.is_empty() && unsigned.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+            if Self::parse(unsigned).is_ok() {
                 return Err(FieldError::new(
                     FIELD,
                     "must be positive (greater than 0), like 3900.00",
@@ -156,7 +157,7 @@ mod tests {
             assert!(err.reason.contains("positive"), "{raw}: {err}");
         }
         // Not a number at all, sign or not: still "a decimal number".
-        for raw in ["-", "-abc", "-1e3"] {
+        for raw in ["-", "-abc", "-1e3", "-1.2.3", "--5"] {
             let err = Amount::parse(raw).unwrap_err();
             assert!(err.reason.contains("decimal number"), "{raw}: {err}");
         }

@@ -158,7 +158,7 @@ async fn replay_one(
         return Ok(false);
     }
     outbox::enqueue_again(&mut tx, &[id]).await?;
-    record_event(&mut tx, id, "replayed", actor, reason).await?;
+    db::collections::record_event(&mut tx, id, "replayed", actor, reason).await?;
     db::audit::record(
         &mut tx,
         actor,
@@ -202,7 +202,7 @@ pub async fn discard(
         .rows_affected()
             == 1;
         if changed {
-            record_event(&mut tx, id, "discarded", actor, Some(reason)).await?;
+            db::collections::record_event(&mut tx, id, "discarded", actor, Some(reason)).await?;
             db::audit::record(
                 &mut tx,
                 actor,
@@ -219,24 +219,6 @@ pub async fn discard(
         tx.commit().await.map_err(anyhow::Error::from)?;
     }
     Ok(report)
-}
-
-async fn record_event(
-    tx: &mut sqlx::PgConnection,
-    id: Uuid,
-    event: &str,
-    actor: &str,
-    detail: Option<&str>,
-) -> anyhow::Result<()> {
-    sqlx::query("INSERT INTO collection_events (collection_id, event, actor, detail) VALUES ($1, $2, $3, $4)")
-        .bind(id)
-        .bind(event)
-        .bind(actor)
-        .bind(detail)
-        .execute(&mut *tx)
-        .await
-        .context("Failed to record collection event")?;
-    Ok(())
 }
 
 /// Brings the dead-letter queue in line with the database: removes messages of collections
@@ -259,7 +241,7 @@ pub async fn reconcile_queue(
     // The connection is closed on every path, errors included, and before its channel goes:
     // a channel closed or dropped first is closed by lapin in the background, racing the
     // connection's close, and lapin logs the loser as a connection error.
-    crate::amqp::close(connection, "dlq reconcile").await;
+    workers::broker::close(connection, "dlq reconcile").await;
     drop(channel);
     removed
 }

@@ -151,7 +151,7 @@ pub async fn run(pool: PgPool, amqp_url: String, topology: Topology, cancel: Can
         if let Err(e) = consume(&pool, &connection, &topology, &cancel).await {
             tracing::warn!(error = %format_args!("{e:#}"), "adopter lost its RabbitMQ channel; reconnecting");
         }
-        let _ = connection.close(200, "adopter stopping").await;
+        workers::broker::close(connection, "adopter stopping").await;
         if !cancel.is_cancelled() {
             tokio::time::sleep(backoff(3)).await;
         }

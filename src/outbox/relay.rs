@@ -213,7 +213,7 @@ pub async fn run(
         if let Err(e) = relay_on(&pool, &connection, &topology, &config, &cancel).await {
             tracing::warn!(error = %format_args!("{e:#}"), "relay interrupted; reconnecting");
         }
-        let _ = connection.close(200, "relay stopping").await;
+        workers::broker::close(connection, "relay stopping").await;
         if !cancel.is_cancelled() {
             tokio::time::sleep(backoff(3)).await;
         }

@@ -116,16 +116,7 @@ pub async fn rescue(pool: &PgPool, config: &SweeperConfig) -> anyhow::Result<Vec
             "no outcome {}s after its message was due (status {}): re-sent from the database",
             r.overdue_secs, r.status
         );
-        sqlx::query(
-            "INSERT INTO collection_events (collection_id, event, actor, detail) \
-             VALUES ($1, 'rescued', $2, $3)",
-        )
-        .bind(r.id)
-        .bind(ACTOR)
-        .bind(&detail)
-        .execute(&mut *tx)
-        .await
-        .context("Failed to record the rescue")?;
+        db::collections::record_event(&mut tx, r.id, "rescued", ACTOR, Some(&detail)).await?;
         db::audit::record(
             &mut tx,
             ACTOR,
@@ -149,7 +140,7 @@ async fn posting_queue(amqp_url: &str, topology: &Topology) -> Option<(u32, u32)
             .ok()?
             .ok()?;
     let found = workers::topology::inspect(&connection, &topology.posting_queue()).await;
-    let _ = connection.close(200, "sweeper").await;
+    workers::broker::close(connection, "sweeper").await;
     found
 }
 

@@ -19,6 +19,30 @@ pub async fn connect(url: &str) -> lapin::Result<Connection> {
     Connection::connect(url, properties).await
 }
 
+/// Closes `connection` and waits (bounded) for its I/O thread to end, so that nothing of
+/// lapin outlives the runtime: lapin runs each connection's I/O on a thread of its own that
+/// uses the runtime's reactor, and `Connection::close` returns a moment before that thread
+/// stops (a process that then exits gets lapin's "Tokio context … being shutdown" ERROR).
+/// Never fails: a broken connection has nothing left to close.
+pub async fn close(connection: Connection, reason: &str) {
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, connection.close(200, reason)).await;
+    // `Connection::run` joins the I/O thread, on a plain thread so that a stuck one can
+    // neither block the runtime nor its shutdown.
+    let (done, finished) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name("amqp-close".into())
+        .spawn(move || {
+            let _ = connection.run();
+            let _ = done.send(());
+        });
+    if spawned.is_ok() {
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, finished).await;
+    }
+}
+
+/// How long a close may take before we stop waiting for it.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Connects, retrying with exponential backoff (100 ms doubling to 2 s: a broker back from a
 /// restart is found within 2 s; attempts against a down broker cost nothing) until it succeeds or
 /// `cancel` fires (`None` then).

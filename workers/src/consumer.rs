@@ -91,7 +91,7 @@ impl Worker {
             if let Err(e) = self.consume(&connection, prefetch, &cancel).await {
                 tracing::warn!(error = %format_args!("{e:#}"), "worker lost its RabbitMQ channel; reconnecting");
             }
-            let _ = connection.close(200, "worker stopping").await;
+            crate::broker::close(connection, "worker stopping").await;
             if !cancel.is_cancelled() {
                 tokio::time::sleep(backoff(2)).await;
             }
