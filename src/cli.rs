@@ -15,9 +15,9 @@ use workers::topology::Topology;
 
 use crate::config::Settings;
 use crate::db;
-use crate::outbox::relay::{self, RelayConfig};
-use crate::outbox::{adopter, sweeper};
-use crate::server::{Api, AppState};
+use workers::relay::{self, RelayConfig};
+use workers::{adopter, sweeper};
+use crate::http::{Api, AppState};
 
 /// Options of the posting workers.
 #[derive(Debug, Clone)]
@@ -272,12 +272,12 @@ async fn spawn_metrics(
     let probe = url.clone().map(workers::broker::BrokerProbe::new);
     let ready_pool = pool.clone();
     let app = axum::Router::new()
-        .route("/healthz", axum::routing::get(crate::server::healthz))
+        .route("/healthz", axum::routing::get(crate::http::healthz))
         .route(
             "/readyz",
             axum::routing::get(move || {
                 let (pool, probe) = (ready_pool.clone(), probe.clone());
-                async move { crate::server::readiness(&pool, probe.as_ref()).await }
+                async move { crate::http::readiness(&pool, probe.as_ref()).await }
             }),
         )
         .route(

@@ -10,7 +10,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 use crate::domain::OverpaymentPolicy;
-use crate::outbox::sweeper::SweeperConfig;
+use workers::sweeper::SweeperConfig;
 use crate::skypay::auth::Credential;
 
 /// A configuration problem, naming the variable at fault.

@@ -361,16 +361,11 @@ async fn dlq(settings: &Settings, command: DlqCommand) -> anyhow::Result<()> {
         } => {
             selection_given(&ids, &filter, all)?;
             let selected = filter.filter(ids);
-            c::dlq_replay(
-                settings,
-                &pool,
-                &selected,
-                &c::actor(actor),
-                note.as_deref(),
-                rate,
-                json,
-            )
-            .await
+            let action = ops::dlq::Action::Replay {
+                reason: note.as_deref(),
+                per_second: rate,
+            };
+            c::dlq_act(settings, &pool, &selected, &c::actor(actor), action, json).await
         }
         DlqCommand::Discard {
             ids,
@@ -381,15 +376,9 @@ async fn dlq(settings: &Settings, command: DlqCommand) -> anyhow::Result<()> {
             json,
         } => {
             selection_given(&ids, &filter, all)?;
-            c::dlq_discard(
-                settings,
-                &pool,
-                &filter.filter(ids),
-                &c::actor(actor),
-                &why,
-                json,
-            )
-            .await
+            let action = ops::dlq::Action::Discard { reason: &why };
+            let selected = filter.filter(ids);
+            c::dlq_act(settings, &pool, &selected, &c::actor(actor), action, json).await
         }
         DlqCommand::Reconcile => {
             let removed = c::reconcile(settings, &pool).await?;

@@ -8,12 +8,12 @@ use axum::Json;
 
 use super::{actor, AdminError};
 use crate::ops::bills::{self, BillBody, BillView};
-use crate::server::AppState;
+use super::AdminState;
 
 /// `PUT /internal/bills/{controlNumber}`: register a bill, or update an open one.
 #[tracing::instrument(skip_all, fields(control_number = %control_number))]
 pub async fn register(
-    State(state): State<AppState>,
+    State(state): State<AdminState>,
     Path(control_number): Path<String>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<BillBody>,
@@ -30,7 +30,7 @@ pub async fn register(
 
 /// `GET /internal/bills/{controlNumber}`, with its collections.
 pub async fn show(
-    State(state): State<AppState>,
+    State(state): State<AdminState>,
     Path(control_number): Path<String>,
 ) -> Result<Json<BillView>, AdminError> {
     Ok(Json(bills::show(&state.pool, &control_number).await?))
@@ -38,7 +38,7 @@ pub async fn show(
 
 /// `POST /internal/bills/{controlNumber}/cancel`: an open bill stops being collectable.
 pub async fn cancel(
-    State(state): State<AppState>,
+    State(state): State<AdminState>,
     Path(control_number): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<BillView>, AdminError> {

@@ -70,3 +70,16 @@ fn data_exception(e: &anyhow::Error) -> Option<String> {
             _ => None,
         })
 }
+
+impl From<crate::ops::OpsError> for AdminError {
+    fn from(e: crate::ops::OpsError) -> Self {
+        use crate::ops::OpsError;
+        match e {
+            OpsError::NotFound(m) => AdminError::NotFound(m),
+            OpsError::BadRequest(m) => AdminError::BadRequest(m),
+            OpsError::Invalid(f) => AdminError::Invalid(f),
+            OpsError::Conflict(m) => AdminError::Conflict(m),
+            OpsError::Internal(e) => AdminError::Internal(e),
+        }
+    }
+}

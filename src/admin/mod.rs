@@ -15,10 +15,37 @@ use axum::Router;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::server::AppState;
+use crate::config::Secret;
+use crate::ops::dlq::{self as dead_letters, Action, DeadLetterQueue, Filter, Outcome};
 pub use error::AdminError;
 
-pub fn router(state: AppState) -> Router<AppState> {
+/// What the admin handlers use.
+#[derive(Clone)]
+pub struct AdminState {
+    pub pool: sqlx::PgPool,
+    pub token: Secret,
+    /// The broker's dead-letter queue, when this process knows a broker (`AMQP_URL`).
+    pub dead_letters: Option<DeadLetterQueue>,
+}
+
+impl AdminState {
+    /// Replay or discard, then the dead-letter queue's reconciliation (`ops::dlq::act`).
+    pub async fn dead_letters(
+        &self,
+        filter: &Filter,
+        actor: &str,
+        action: Action<'_>,
+    ) -> Result<Outcome, AdminError> {
+        Ok(dead_letters::act(&self.pool, self.dead_letters.as_ref(), filter, actor, action).await?)
+    }
+}
+
+/// The admin routes, behind the token, on any state that holds an `AdminState`.
+pub fn router<S>(state: AdminState) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    AdminState: axum::extract::FromRef<S>,
+{
     Router::new()
         .route(
             "/internal/bills/{control_number}",
@@ -44,14 +71,14 @@ pub fn router(state: AppState) -> Router<AppState> {
 }
 
 /// A missing or wrong token is a 401 before any handler runs: it touches nothing.
-async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
+async fn require_token(State(state): State<AdminState>, request: Request, next: Next) -> Response {
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    if token_matches(state.admin_token.expose(), presented) {
+    if token_matches(state.token.expose(), presented) {
         next.run(request).await
     } else {
         tracing::warn!("admin request with a missing or wrong token");

@@ -1,20 +1,18 @@
 //! The ops endpoints: collections with history, flags, dead letters.
 
-use std::time::Duration;
-
 use axum::extract::State;
 
 use super::extract::{JsonBody, Path, Query};
 use axum::http::HeaderMap;
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{actor, AdminError};
 use crate::ops::collections::{self, CollectionHistory, Lookup};
-use crate::ops::dlq::{self, DeadLetter, Filter, Report};
+use super::AdminState;
+use crate::ops::dlq::{self, Action, DeadLetter, Filter, Outcome};
 use crate::ops::flags::{self, Flag};
-use crate::server::AppState;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -27,7 +25,7 @@ pub struct CollectionQuery {
 
 /// `GET /internal/collections?receipt=…[&channel=…]` or `?controlNumber=…` or `?id=…`.
 pub async fn find_collections(
-    State(state): State<AppState>,
+    State(state): State<AdminState>,
     Query(q): Query<CollectionQuery>,
 ) -> Result<Json<Vec<CollectionHistory>>, AdminError> {
     let lookup = Lookup {
@@ -48,7 +46,7 @@ pub struct FlagQuery {
 
 /// `GET /internal/flags?kind=…&status=open|resolved|all`; open flags by default.
 pub async fn list_flags(
-    State(state): State<AppState>,
+    State(state): State<AdminState>,
     Query(q): Query<FlagQuery>,
 ) -> Result<Json<Vec<Flag>>, AdminError> {
     let status = match q.status.as_deref() {
@@ -74,7 +72,7 @@ pub struct NoteBody {
 
 /// `POST /internal/flags/{id}/resolve` with `{"note": "…"}`.
 pub async fn resolve_flag(
-    State(state): State<AppState>,
+    State(state): State<AdminState>,
     Path(id): Path<i64>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<NoteBody>,
@@ -98,7 +96,7 @@ impl DeadLetterQuery {
         refuse_nul("reason", self.reason.as_deref())?;
         refuse_nul("controlNumber", self.control_number.as_deref())?;
         let older_than = match self.older_than.as_deref() {
-            Some(raw) => Some(parse_age(raw).ok_or_else(|| {
+            Some(raw) => Some(crate::domain::duration::parse(raw).ok_or_else(|| {
                 AdminError::BadRequest(format!("olderThan `{raw}` is not like 30s, 15m, 2h, 1d"))
             })?),
             None => None,
@@ -112,24 +110,9 @@ impl DeadLetterQuery {
     }
 }
 
-/// `30s`, `15m`, `2h`, `1d`.
-pub fn parse_age(raw: &str) -> Option<Duration> {
-    let raw = raw.trim();
-    let split = raw.find(|c: char| !c.is_ascii_digit())?;
-    let n: u64 = raw[..split].parse().ok()?;
-    let unit = match &raw[split..] {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return None,
-    };
-    Some(Duration::from_secs(n.checked_mul(unit)?))
-}
-
 /// `GET /internal/dead-letters?reason=…&controlNumber=…&olderThan=…`
 pub async fn list_dead_letters(
-    State(state): State<AppState>,
+    State(state): State<AdminState>,
     Query(q): Query<DeadLetterQuery>,
 ) -> Result<Json<Vec<DeadLetter>>, AdminError> {
     Ok(Json(dlq::list(&state.pool, &q.filter()?).await?))
@@ -137,7 +120,7 @@ pub async fn list_dead_letters(
 
 /// `GET /internal/dead-letters/{collectionId}`
 pub async fn show_dead_letter(
-    State(state): State<AppState>,
+    State(state): State<AdminState>,
     Path(id): Path<Uuid>,
 ) -> Result<Json<DeadLetter>, AdminError> {
     Ok(Json(dlq::show(&state.pool, id).await?))
@@ -155,24 +138,13 @@ pub struct ReplayBody {
     all: bool,
 }
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct OpsReport {
-    #[serde(flatten)]
-    report: Report,
-    /// Set when the dead-letter queue could not be brought in line (the database is already
-    /// right; `collector dlq reconcile` retries).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    queue_warning: Option<String>,
-}
-
 /// `POST /internal/dead-letters/{id}/replay`
 pub async fn replay_one(
-    State(state): State<AppState>,
+    State(state): State<AdminState>,
     Path(id): Path<Uuid>,
     headers: HeaderMap,
     body: Option<JsonBody<ReplayBody>>,
-) -> Result<Json<OpsReport>, AdminError> {
+) -> Result<Json<Outcome>, AdminError> {
     let body = body.map(|JsonBody(b)| b).unwrap_or_default();
     refuse_nul("reason", body.reason.as_deref())?;
     dlq::show(&state.pool, id).await?;
@@ -180,34 +152,26 @@ pub async fn replay_one(
         ids: Some(vec![id]),
         ..Filter::default()
     };
-    let report = dlq::replay(
-        &state.pool,
-        &filter,
-        &actor(&headers),
-        body.reason.as_deref(),
-        1000,
-    )
-    .await?;
-    Ok(Json(finish(&state, report).await))
+    let action = Action::Replay {
+        reason: body.reason.as_deref(),
+        per_second: 1000,
+    };
+    Ok(Json(state.dead_letters(&filter, &actor(&headers), action).await?))
 }
 
 /// `POST /internal/dead-letters/replay` with a filter or `all: true`, at a bounded rate.
 pub async fn replay_many(
-    State(state): State<AppState>,
+    State(state): State<AdminState>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<ReplayBody>,
-) -> Result<Json<OpsReport>, AdminError> {
+) -> Result<Json<Outcome>, AdminError> {
     refuse_nul("reason", body.reason.as_deref())?;
     let filter = bulk_filter(body.filter, body.all)?;
-    let report = dlq::replay(
-        &state.pool,
-        &filter,
-        &actor(&headers),
-        body.reason.as_deref(),
-        body.per_second.unwrap_or(20),
-    )
-    .await?;
-    Ok(Json(finish(&state, report).await))
+    let action = Action::Replay {
+        reason: body.reason.as_deref(),
+        per_second: body.per_second.unwrap_or(20),
+    };
+    Ok(Json(state.dead_letters(&filter, &actor(&headers), action).await?))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -220,31 +184,35 @@ pub struct DiscardBody {
 
 /// `POST /internal/dead-letters/{id}/discard` with `{"reason": "…"}`.
 pub async fn discard_one(
-    State(state): State<AppState>,
+    State(state): State<AdminState>,
     Path(id): Path<Uuid>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<DiscardBody>,
-) -> Result<Json<OpsReport>, AdminError> {
+) -> Result<Json<Outcome>, AdminError> {
     refuse_nul("reason", Some(&body.reason))?;
     dlq::show(&state.pool, id).await?;
     let filter = Filter {
         ids: Some(vec![id]),
         ..Filter::default()
     };
-    let report = dlq::discard(&state.pool, &filter, &actor(&headers), &body.reason).await?;
-    Ok(Json(finish(&state, report).await))
+    let action = Action::Discard {
+        reason: &body.reason,
+    };
+    Ok(Json(state.dead_letters(&filter, &actor(&headers), action).await?))
 }
 
 /// `POST /internal/dead-letters/discard` with a filter or `all: true`, and a reason.
 pub async fn discard_many(
-    State(state): State<AppState>,
+    State(state): State<AdminState>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<DiscardBody>,
-) -> Result<Json<OpsReport>, AdminError> {
+) -> Result<Json<Outcome>, AdminError> {
     refuse_nul("reason", Some(&body.reason))?;
     let filter = bulk_filter(body.filter, body.all)?;
-    let report = dlq::discard(&state.pool, &filter, &actor(&headers), &body.reason).await?;
-    Ok(Json(finish(&state, report).await))
+    let action = Action::Discard {
+        reason: &body.reason,
+    };
+    Ok(Json(state.dead_letters(&filter, &actor(&headers), action).await?))
 }
 
 /// Postgres text cannot hold U+0000; a filter or a reason with one could never match or be
@@ -269,25 +237,5 @@ fn bulk_filter(filter: Option<DeadLetterQuery>, all: bool) -> Result<Filter, Adm
         _ => Err(AdminError::BadRequest(
             "give a filter (reason, controlNumber, olderThan) or \"all\": true".into(),
         )),
-    }
-}
-
-async fn finish(state: &AppState, mut report: Report) -> OpsReport {
-    let queue_warning = match &state.amqp_url {
-        Some(url) => match dlq::reconcile_queue(&state.pool, url, &state.topology).await {
-            Ok(removed) => {
-                report.removed_from_queue = removed;
-                None
-            }
-            Err(e) => {
-                tracing::warn!(error = %format_args!("{e:#}"), "dead-letter queue not reconciled");
-                Some(format!("dead-letter queue not reconciled: {e:#}"))
-            }
-        },
-        None => Some("AMQP_URL is not set: the dead-letter queue was not reconciled".into()),
-    };
-    OpsReport {
-        report,
-        queue_warning,
     }
 }

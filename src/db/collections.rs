@@ -166,24 +166,4 @@ pub async fn committed(
     Ok(exists)
 }
 
-/// One step of a collection's history that a person or a process took (a replay, a discard,
-/// a sweeper's rescue), in the caller's transaction.
-pub async fn record_event(
-    tx: &mut sqlx::PgConnection,
-    id: uuid::Uuid,
-    event: &str,
-    actor: &str,
-    detail: Option<&str>,
-) -> anyhow::Result<()> {
-    sqlx::query(
-        "INSERT INTO collection_events (collection_id, event, actor, detail) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(id)
-    .bind(event)
-    .bind(actor)
-    .bind(detail)
-    .execute(&mut *tx)
-    .await
-    .context("Failed to record collection event")?;
-    Ok(())
-}
+pub use workers::store::record_event;

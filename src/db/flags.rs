@@ -4,30 +4,7 @@ use anyhow::Context;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FlagKind {
-    /// A receipt sent again with every field the same.
-    Replay,
-    /// A receipt sent again with different fields.
-    Conflict,
-    SuspectedDoublePayment,
-    RefusedCollect,
-    Overpayment,
-    CoreDuplicate,
-}
-
-impl FlagKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FlagKind::Replay => "replay",
-            FlagKind::Conflict => "conflict",
-            FlagKind::SuspectedDoublePayment => "suspected_double_payment",
-            FlagKind::RefusedCollect => "refused_collect",
-            FlagKind::Overpayment => "overpayment",
-            FlagKind::CoreDuplicate => "core_duplicate",
-        }
-    }
-}
+pub use crate::domain::FlagKind;
 
 #[derive(Debug, Clone)]
 pub struct NewFlag<'a> {

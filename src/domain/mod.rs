@@ -4,6 +4,7 @@
 pub mod amount;
 pub mod bill;
 pub mod control_number;
+pub mod duration;
 pub mod error;
 pub mod mask;
 pub mod pay_channel;
@@ -24,3 +25,4 @@ pub use payer::PayerName;
 pub use phone::{MobilePhone, Phone};
 pub use receipt::ReceiptNumber;
 pub use time::{format_collected_at, format_response_time, manila, parse_collected_time, MANILA};
+pub use workers::collection::{CollectionStatus, FlagKind};

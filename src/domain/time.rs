@@ -7,10 +7,7 @@ use super::FieldError;
 const FIELD: &str = "collectedTime";
 
 /// UTC+08:00: Philippine time has no DST, so a fixed offset is exact (no tz database needed).
-pub const MANILA: FixedOffset = match FixedOffset::east_opt(8 * 3600) {
-    Some(offset) => offset,
-    None => panic!("+08:00 is a valid offset"),
-};
+pub use workers::message::MANILA;
 
 /// [`MANILA`] as a function, for callers written before the constant existed.
 pub fn manila() -> FixedOffset {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use serde_json::value::RawValue;
 
-use crate::admin::AdminError;
+use super::OpsError;
 use crate::db::bills::BillRegistration;
 use crate::db::collections::Collection;
 use crate::db::{self};
@@ -78,7 +78,7 @@ impl BillView {
     }
 }
 
-pub fn parse_body(control_number: &str, body: BillBody) -> Result<BillRegistration, AdminError> {
+pub fn parse_body(control_number: &str, body: BillBody) -> Result<BillRegistration, OpsError> {
     let control_number = ControlNumber::parse(control_number)?.into_string();
     let amount_text = match serde_json::from_str::<String>(body.amount_due.get()) {
         Ok(text) => text,
@@ -121,13 +121,13 @@ pub async fn register(
     control_number: &str,
     body: BillBody,
     actor: &str,
-) -> Result<(BillView, bool), AdminError> {
+) -> Result<(BillView, bool), OpsError> {
     let reg = parse_body(control_number, body)?;
     let mut tx = pool.begin().await.map_err(anyhow::Error::from)?;
     let existing = db::bills::lock(&mut tx, &reg.control_number).await?;
     if let Some(bill) = &existing {
         if bill.status != BillStatus::Open {
-            return Err(AdminError::Conflict(format!(
+            return Err(OpsError::Conflict(format!(
                 "bill is {}; register a new control number instead",
                 bill.status.as_str()
             )));
@@ -165,14 +165,14 @@ pub async fn cancel(
     pool: &PgPool,
     control_number: &str,
     actor: &str,
-) -> Result<BillView, AdminError> {
+) -> Result<BillView, OpsError> {
     let control_number = ControlNumber::parse(control_number)?.into_string();
     let mut tx = pool.begin().await.map_err(anyhow::Error::from)?;
     let bill = db::bills::lock(&mut tx, &control_number)
         .await?
-        .ok_or_else(|| AdminError::NotFound(format!("no bill {control_number}")))?;
+        .ok_or_else(|| OpsError::NotFound(format!("no bill {control_number}")))?;
     if !db::bills::cancel(&mut tx, &control_number).await? {
-        return Err(AdminError::Conflict(format!(
+        return Err(OpsError::Conflict(format!(
             "bill is {}, not open",
             bill.status.as_str()
         )));
@@ -192,16 +192,16 @@ pub async fn cancel(
 }
 
 /// A bill with its collections.
-pub async fn show(pool: &PgPool, control_number: &str) -> Result<BillView, AdminError> {
+pub async fn show(pool: &PgPool, control_number: &str) -> Result<BillView, OpsError> {
     let control_number = ControlNumber::parse(control_number)?;
     let mut conn = pool.acquire().await.map_err(anyhow::Error::from)?;
     load(&mut conn, control_number.as_str()).await
 }
 
-async fn load(conn: &mut sqlx::PgConnection, control_number: &str) -> Result<BillView, AdminError> {
+async fn load(conn: &mut sqlx::PgConnection, control_number: &str) -> Result<BillView, OpsError> {
     let bill = db::bills::find(&mut *conn, control_number)
         .await?
-        .ok_or_else(|| AdminError::NotFound(format!("no bill {control_number}")))?;
+        .ok_or_else(|| OpsError::NotFound(format!("no bill {control_number}")))?;
     let collections = db::collections::list_for_bill(&mut *conn, control_number).await?;
     Ok(BillView::new(bill, collections))
 }

@@ -7,7 +7,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::table;
-use crate::admin::AdminError;
+use super::OpsError;
 use crate::db::collections::Collection;
 use crate::domain::{format_money, ControlNumber};
 
@@ -40,13 +40,13 @@ pub struct Lookup {
     pub id: Option<Uuid>,
 }
 
-pub async fn find(pool: &PgPool, lookup: &Lookup) -> Result<Vec<CollectionHistory>, AdminError> {
+pub async fn find(pool: &PgPool, lookup: &Lookup) -> Result<Vec<CollectionHistory>, OpsError> {
     let control = match &lookup.control_number {
         Some(raw) => Some(ControlNumber::parse(raw)?.into_string()),
         None => None,
     };
     if lookup.receipt.is_none() && control.is_none() && lookup.id.is_none() {
-        return Err(AdminError::BadRequest(
+        return Err(OpsError::BadRequest(
             "give a receipt, a control number or an id".into(),
         ));
     }
@@ -73,7 +73,7 @@ pub async fn find(pool: &PgPool, lookup: &Lookup) -> Result<Vec<CollectionHistor
     Ok(out)
 }
 
-async fn history(pool: &PgPool, collection: Collection) -> Result<CollectionHistory, AdminError> {
+async fn history(pool: &PgPool, collection: Collection) -> Result<CollectionHistory, OpsError> {
     let (discarded_by, discard_reason): (Option<String>, Option<String>) =
         sqlx::query_as("SELECT discarded_by, discard_reason FROM collections WHERE id = $1")
             .bind(collection.id)

@@ -9,9 +9,11 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::collections::{self, Lookup};
-use super::dlq::{self, Filter, Report};
+use super::dlq::{self, Action, DeadLetterQueue, Filter, Report};
 use super::{bills, flags, import, table};
 use crate::config::Settings;
+use crate::domain::CollectionStatus;
+use workers::topology::Topology;
 
 /// Who is acting, for the audit log: `--actor`, else `$USER`, else `cli`.
 pub fn actor(given: Option<String>) -> String {
@@ -71,34 +73,27 @@ fn render_report(verb: &str, report: &Report) -> String {
     out
 }
 
-/// Replays at `per_second`, then reconciles the dead-letter queue.
-pub async fn dlq_replay(
+/// Replay (`Action::Replay`) or discard, then the queue's reconciliation (`dlq::act`): a
+/// queue that could not be reconciled is a warning on stderr, as the admin API reports it.
+pub async fn dlq_act(
     settings: &Settings,
     pool: &PgPool,
     filter: &Filter,
     actor: &str,
-    reason: Option<&str>,
-    per_second: u32,
+    action: Action<'_>,
     json: bool,
 ) -> anyhow::Result<()> {
-    let mut report = dlq::replay(pool, filter, actor, reason, per_second).await?;
-    report.removed_from_queue = reconcile(settings, pool).await?;
-    print(json, &report, || render_report("replayed", &report))?;
-    all_ids_done(pool, filter, &report, "replayed").await
-}
-
-pub async fn dlq_discard(
-    settings: &Settings,
-    pool: &PgPool,
-    filter: &Filter,
-    actor: &str,
-    reason: &str,
-    json: bool,
-) -> anyhow::Result<()> {
-    let mut report = dlq::discard(pool, filter, actor, reason).await?;
-    report.removed_from_queue = reconcile(settings, pool).await?;
-    print(json, &report, || render_report("discarded", &report))?;
-    all_ids_done(pool, filter, &report, "discarded").await
+    let queue = dead_letter_queue(settings);
+    let outcome = dlq::act(pool, queue.as_ref(), filter, actor, action).await?;
+    let verb = match action {
+        Action::Replay { .. } => "replayed",
+        Action::Discard { .. } => "discarded",
+    };
+    print(json, &outcome, || render_report(verb, &outcome.report))?;
+    if let Some(warning) = &outcome.queue_warning {
+        eprintln!("collector: warning: {warning}");
+    }
+    all_ids_done(pool, filter, &outcome.report, verb).await
 }
 
 /// Ids named on the command line must each have been replayed (discarded): any that was not
@@ -125,9 +120,9 @@ async fn all_ids_done(
     let statuses = dlq::statuses(pool, &missed).await?;
     let named: Vec<String> = missed
         .iter()
-        .map(|id| match statuses.get(id).map(String::as_str) {
+        .map(|id| match statuses.get(id) {
             None => format!("{id} (no such collection)"),
-            Some("dead_lettered") => {
+            Some(CollectionStatus::DeadLettered) => {
                 format!("{id} (a dead letter, but not one the filters given select)")
             }
             Some(status) => format!("{id} ({status}: not a dead letter)"),
@@ -141,9 +136,22 @@ async fn all_ids_done(
     )
 }
 
+/// The dead-letter queue the settings name, if they name a broker.
+fn dead_letter_queue(settings: &Settings) -> Option<DeadLetterQueue> {
+    let url = settings.amqp_url.clone()?;
+    Some(DeadLetterQueue::new(url, topology(settings)))
+}
+
+fn topology(settings: &Settings) -> Topology {
+    Topology::new(&settings.amqp_prefix, settings.retry_schedule.clone())
+}
+
+/// `collector dlq reconcile`: needs the broker.
 pub async fn reconcile(settings: &Settings, pool: &PgPool) -> anyhow::Result<usize> {
-    let topology = crate::cli::topology(settings);
-    dlq::reconcile_queue(pool, settings.require_amqp_url()?, &topology).await
+    let url = settings.require_amqp_url()?.to_owned();
+    DeadLetterQueue::new(url, topology(settings))
+        .reconcile(pool)
+        .await
 }
 
 pub async fn flags_list(
@@ -263,5 +271,5 @@ pub async fn bills_import(
 
 /// `30s`, `15m`, `2h`, `1d` for `--older-than`.
 pub fn parse_age(raw: &str) -> Result<Duration, String> {
-    crate::admin::ops::parse_age(raw).ok_or_else(|| format!("`{raw}` is not like 30s, 15m, 2h, 1d"))
+    crate::domain::duration::parse(raw).ok_or_else(|| format!("`{raw}` is not like 30s, 15m, 2h, 1d"))
 }

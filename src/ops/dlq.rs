@@ -16,9 +16,9 @@ use workers::message::PaymentEvent;
 use workers::topology::Topology;
 
 use super::table;
-use crate::admin::AdminError;
-use crate::domain::format_money;
-use crate::{db, outbox};
+use super::OpsError;
+use crate::domain::{format_money, CollectionStatus};
+use crate::db;
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
@@ -72,7 +72,7 @@ pub async fn list(pool: &PgPool, filter: &Filter) -> anyhow::Result<Vec<DeadLett
     .context("Failed to list dead letters")
 }
 
-pub async fn show(pool: &PgPool, id: Uuid) -> Result<DeadLetter, AdminError> {
+pub async fn show(pool: &PgPool, id: Uuid) -> Result<DeadLetter, OpsError> {
     let filter = Filter {
         ids: Some(vec![id]),
         ..Filter::default()
@@ -80,15 +80,15 @@ pub async fn show(pool: &PgPool, id: Uuid) -> Result<DeadLetter, AdminError> {
     list(pool, &filter)
         .await?
         .pop()
-        .ok_or_else(|| AdminError::NotFound(format!("no dead letter {id}")))
+        .ok_or_else(|| OpsError::NotFound(format!("no dead letter {id}")))
 }
 
 /// The status of each of `ids` that is a collection at all.
 pub async fn statuses(
     pool: &PgPool,
     ids: &[Uuid],
-) -> anyhow::Result<std::collections::HashMap<Uuid, String>> {
-    let rows: Vec<(Uuid, String)> =
+) -> anyhow::Result<std::collections::HashMap<Uuid, CollectionStatus>> {
+    let rows: Vec<(Uuid, CollectionStatus)> =
         sqlx::query_as("SELECT id, status FROM collections WHERE id = ANY($1)")
             .bind(ids)
             .fetch_all(pool)
@@ -117,7 +117,7 @@ pub async fn replay(
     actor: &str,
     reason: Option<&str>,
     per_second: u32,
-) -> Result<Report, AdminError> {
+) -> Result<Report, OpsError> {
     let letters = list(pool, filter).await?;
     let pause = Duration::from_secs_f64(1.0 / f64::from(per_second.clamp(1, 1000)));
     let mut report = Report::default();
@@ -157,7 +157,7 @@ async fn replay_one(
     if !replayed {
         return Ok(false);
     }
-    outbox::enqueue_again(&mut tx, &[id]).await?;
+    workers::outbox::enqueue_again(&mut tx, &[id]).await?;
     db::collections::record_event(&mut tx, id, "replayed", actor, reason).await?;
     db::audit::record(
         &mut tx,
@@ -178,10 +178,10 @@ pub async fn discard(
     filter: &Filter,
     actor: &str,
     reason: &str,
-) -> Result<Report, AdminError> {
+) -> Result<Report, OpsError> {
     let reason = reason.trim();
     if reason.is_empty() {
-        return Err(AdminError::BadRequest(
+        return Err(OpsError::BadRequest(
             "a reason is required to discard".into(),
         ));
     }
@@ -219,6 +219,85 @@ pub async fn discard(
         tx.commit().await.map_err(anyhow::Error::from)?;
     }
     Ok(report)
+}
+
+/// The broker's dead-letter queue (`{prefix}.dead`), which replay and discard bring in line
+/// with the database after they change it.
+#[derive(Debug, Clone)]
+pub struct DeadLetterQueue {
+    amqp_url: String,
+    topology: Topology,
+}
+
+impl DeadLetterQueue {
+    pub fn new(amqp_url: String, topology: Topology) -> Self {
+        Self { amqp_url, topology }
+    }
+
+    /// See `reconcile_queue`.
+    pub async fn reconcile(&self, pool: &PgPool) -> anyhow::Result<usize> {
+        reconcile_queue(pool, &self.amqp_url, &self.topology).await
+    }
+}
+
+/// What ops ask of the selected dead letters.
+#[derive(Debug, Clone, Copy)]
+pub enum Action<'a> {
+    /// Back to the posting queue, at most `per_second` a second, with an optional reason.
+    Replay {
+        reason: Option<&'a str>,
+        per_second: u32,
+    },
+    /// Given up for good, with a reason (required).
+    Discard { reason: &'a str },
+}
+
+/// A replay or discard, with what became of the queue.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Outcome {
+    #[serde(flatten)]
+    pub report: Report,
+    /// Set when the dead-letter queue could not be brought in line. The database is already
+    /// right (workers drop a message whose collection is no longer theirs to post), and
+    /// `collector dlq reconcile` tries again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_warning: Option<String>,
+}
+
+/// Replay or discard, then the queue's reconciliation: the one way both the admin API and the
+/// CLI do it. The database change is committed first and stands whatever the broker does; a
+/// queue that could not be reconciled is a warning in the outcome, never a failure.
+pub async fn act(
+    pool: &PgPool,
+    queue: Option<&DeadLetterQueue>,
+    filter: &Filter,
+    actor: &str,
+    action: Action<'_>,
+) -> Result<Outcome, OpsError> {
+    let mut report = match action {
+        Action::Replay { reason, per_second } => {
+            replay(pool, filter, actor, reason, per_second).await?
+        }
+        Action::Discard { reason } => discard(pool, filter, actor, reason).await?,
+    };
+    let queue_warning = match queue {
+        Some(queue) => match queue.reconcile(pool).await {
+            Ok(removed) => {
+                report.removed_from_queue = removed;
+                None
+            }
+            Err(e) => {
+                tracing::warn!(error = %format_args!("{e:#}"), "dead-letter queue not reconciled");
+                Some(format!("dead-letter queue not reconciled: {e:#}"))
+            }
+        },
+        None => Some("AMQP_URL is not set: the dead-letter queue was not reconciled".into()),
+    };
+    Ok(Outcome {
+        report,
+        queue_warning,
+    })
 }
 
 /// Brings the dead-letter queue in line with the database: removes messages of collections
@@ -273,15 +352,22 @@ async fn walk_dead_queue(
         let id = serde_json::from_slice::<PaymentEvent>(&message.delivery.data)
             .ok()
             .map(|e| e.collection_id);
-        let status: Option<String> = match id {
+        let status: Option<CollectionStatus> = match id {
             Some(id) => workers::store::status(pool, id).await?,
             None => None,
         };
-        let keep_it = match (id, status.as_deref()) {
+        let keep_it = match (id, status) {
             (None, _) | (Some(_), None) => true, // unreadable or unknown: leave it for a person
             (Some(id), Some(_)) if !seen.insert(id) => false,
-            (Some(_), Some("dead_lettered")) => true,
-            (Some(id), Some("recorded" | "published" | "retrying")) => {
+            (Some(_), Some(CollectionStatus::DeadLettered)) => true,
+            (
+                Some(id),
+                Some(
+                    CollectionStatus::Recorded
+                    | CollectionStatus::Published
+                    | CollectionStatus::Retrying,
+                ),
+            ) => {
                 let _ = workers::store::mark_dead_lettered(
                     pool,
                     id,

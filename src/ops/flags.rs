@@ -8,17 +8,10 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::table;
-use crate::admin::AdminError;
+use super::OpsError;
 use crate::db;
+use crate::domain::FlagKind;
 
-pub const KINDS: [&str; 6] = [
-    "replay",
-    "conflict",
-    "suspected_double_payment",
-    "refused_collect",
-    "overpayment",
-    "core_duplicate",
-];
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
@@ -48,18 +41,18 @@ pub async fn list(
     kind: Option<&str>,
     status: Option<&str>,
     limit: i64,
-) -> Result<Vec<Flag>, AdminError> {
+) -> Result<Vec<Flag>, OpsError> {
     if let Some(kind) = kind {
-        if !KINDS.contains(&kind) {
-            return Err(AdminError::BadRequest(format!(
+        if FlagKind::parse(kind).is_none() {
+            return Err(OpsError::BadRequest(format!(
                 "unknown flag kind `{kind}`; one of {}",
-                KINDS.join(", ")
+                FlagKind::NAMES.join(", ")
             )));
         }
     }
     if let Some(status) = status {
         if !["open", "resolved"].contains(&status) {
-            return Err(AdminError::BadRequest("status is open or resolved".into()));
+            return Err(OpsError::BadRequest("status is open or resolved".into()));
         }
     }
     let sql = format!(
@@ -76,10 +69,10 @@ pub async fn list(
 }
 
 /// Resolves an open flag, keeping who and why; written to the audit log.
-pub async fn resolve(pool: &PgPool, id: i64, actor: &str, note: &str) -> Result<Flag, AdminError> {
+pub async fn resolve(pool: &PgPool, id: i64, actor: &str, note: &str) -> Result<Flag, OpsError> {
     let note = note.trim();
     if note.is_empty() {
-        return Err(AdminError::BadRequest(
+        return Err(OpsError::BadRequest(
             "a note is required to resolve a flag".into(),
         ));
     }
@@ -102,9 +95,9 @@ pub async fn resolve(pool: &PgPool, id: i64, actor: &str, note: &str) -> Result<
             .await
             .map_err(anyhow::Error::from)?;
         return Err(if exists {
-            AdminError::Conflict(format!("flag {id} is already resolved"))
+            OpsError::Conflict(format!("flag {id} is already resolved"))
         } else {
-            AdminError::NotFound(format!("no flag {id}"))
+            OpsError::NotFound(format!("no flag {id}"))
         });
     };
     db::audit::record(

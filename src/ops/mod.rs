@@ -1,9 +1,13 @@
-//! Ops commands (`collector dlq …`): readable tables for people, `--json` for scripts.
+//! What ops do, once, for the admin API and the CLI alike: bills, collections with their
+//! history, flags, dead letters (replay, discard, reconcile the queue), bill import.
 
 pub mod bills;
 pub mod collections;
 pub mod commands;
 pub mod dlq;
+pub mod error;
 pub mod flags;
 pub mod import;
 pub mod table;
+
+pub use error::OpsError;

@@ -21,7 +21,6 @@ use crate::db::{self, collections::Collection};
 use crate::domain::{
     decide_collect, mask, CollectRefusal, OverpaymentPolicy, DOUBLE_PAYMENT_WINDOW,
 };
-use crate::outbox;
 use workers::message::PaymentEvent;
 
 /// What happened to a collect.
@@ -145,7 +144,7 @@ pub async fn record(
         accepted.new_status,
     )
     .await?;
-    outbox::insert_event(
+    workers::outbox::insert_event(
         &mut tx,
         &PaymentEvent {
             collection_id: id,

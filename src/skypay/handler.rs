@@ -14,8 +14,7 @@ use super::answer::Answer;
 use super::auth::{self, Credential};
 use super::envelope::{self, EnvelopeKey};
 use super::request::{Action, CollectRequest, InquiryRequest, RawRequest};
-use super::{collect, inquiry};
-use crate::server::AppState;
+use super::{collect, inquiry, SkyPayState};
 
 /// Bodies over 16 KiB are refused with `-1000`.
 pub const BODY_LIMIT: usize = 16 * 1024;
@@ -26,7 +25,7 @@ type Peer = ConnectInfo<SocketAddr>;
 
 /// `POST /skypay`: routes on the body's `action`.
 pub async fn dispatch(
-    State(state): State<AppState>,
+    State(state): State<SkyPayState>,
     ConnectInfo(peer): Peer,
     headers: HeaderMap,
     body: Body,
@@ -36,7 +35,7 @@ pub async fn dispatch(
 
 /// `POST /skypay/collection-inquiry`
 pub async fn inquiry_path(
-    State(state): State<AppState>,
+    State(state): State<SkyPayState>,
     ConnectInfo(peer): Peer,
     headers: HeaderMap,
     body: Body,
@@ -46,7 +45,7 @@ pub async fn inquiry_path(
 
 /// `POST /skypay/collection-collect`
 pub async fn collect_path(
-    State(state): State<AppState>,
+    State(state): State<SkyPayState>,
     ConnectInfo(peer): Peer,
     headers: HeaderMap,
     body: Body,
@@ -61,14 +60,14 @@ pub async fn wrong_method() -> Response {
 
 #[tracing::instrument(name = "skypay", skip_all, fields(action = Empty, code = Empty, encrypted = Empty))]
 async fn handle(
-    state: &AppState,
+    state: &SkyPayState,
     peer: SocketAddr,
     headers: &HeaderMap,
     body: Body,
     path_action: Option<Action>,
 ) -> Response {
     let started = std::time::Instant::now();
-    let cfg = &state.skypay;
+    let cfg = &state.config;
     let mut action = path_action;
     let ip = auth::client_ip(peer, headers, &cfg.trusted_proxies);
     let (answer, key) = if !auth::ip_allowed(cfg.allowed_ips.as_deref(), ip) {
@@ -130,7 +129,7 @@ pub fn open(bytes: &[u8], credentials: &[Credential]) -> Option<(RawRequest, Opt
 /// Action, credentials, fields, then the call itself.
 /// The answer, and the action when it was recognised (for metrics).
 async fn answer_request(
-    state: &AppState,
+    state: &SkyPayState,
     raw: &RawRequest,
     path_action: Option<Action>,
 ) -> (Answer, Option<Action>) {
@@ -147,7 +146,7 @@ async fn answer_request(
 }
 
 /// Credentials, fields, then the call.
-async fn answer_action(state: &AppState, raw: &RawRequest, action: Action) -> Answer {
+async fn answer_action(state: &SkyPayState, raw: &RawRequest, action: Action) -> Answer {
     let (user, key) = match (
         raw.string("userName", 50),
         raw.string("authentication", 255),
@@ -155,7 +154,7 @@ async fn answer_action(state: &AppState, raw: &RawRequest, action: Action) -> An
         (Ok(user), Ok(key)) => (user, key),
         (Err(e), _) | (_, Err(e)) => return Answer::invalid_field(&e),
     };
-    if !auth::verify(&state.skypay.credentials, &user, &key) {
+    if !auth::verify(&state.config.credentials, &user, &key) {
         tracing::warn!("credentials do not match any configured SkyPay credential");
         return Answer::verification_failed();
     }
@@ -169,7 +168,7 @@ async fn answer_action(state: &AppState, raw: &RawRequest, action: Action) -> An
                 collect::collect(
                     &state.pool,
                     &req,
-                    state.skypay.overpayment,
+                    state.config.overpayment,
                     raw.without_credentials(),
                 )
                 .await

@@ -10,12 +10,14 @@ pub mod request;
 
 use std::sync::Arc;
 
+use axum::extract::FromRef;
 use axum::routing::post;
 use axum::Router;
 use ipnet::IpNet;
+use sqlx::PgPool;
 
+use crate::db::bills::BillReader;
 use crate::domain::OverpaymentPolicy;
-use crate::server::AppState;
 use auth::Credential;
 
 /// What the SkyPay edge needs from the settings.
@@ -28,8 +30,21 @@ pub struct SkyPayConfig {
     pub overpayment: OverpaymentPolicy,
 }
 
-/// `POST /skypay` and the two per-action paths.
-pub fn router() -> Router<AppState> {
+/// What the SkyPay handlers use: the database, the inquiries' bill reader, the settings.
+#[derive(Clone)]
+pub struct SkyPayState {
+    pub pool: PgPool,
+    /// Inquiries' bill reads, batched, on connections of their own (`BillReader::spawn`).
+    pub bills: BillReader,
+    pub config: Arc<SkyPayConfig>,
+}
+
+/// `POST /skypay` and the two per-action paths, on any state that holds a `SkyPayState`.
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    SkyPayState: FromRef<S>,
+{
     Router::new()
         .route(
             "/skypay",

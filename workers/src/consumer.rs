@@ -19,9 +19,10 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::broker::{backoff, confirm_channel, connect_with_backoff};
-use crate::core_client::{CoreClient, PostOutcome};
+use crate::core_client::CoreClient;
 use crate::message::PaymentEvent;
 use crate::publish::publish_confirmed;
+use crate::retry::{self, Decision};
 use crate::store;
 use crate::topology::{header_int, Topology, DEAD_KEY};
 
@@ -188,7 +189,7 @@ impl Worker {
         };
         let id = event.collection_id;
         let current = self.with_db(cancel, || self.statuses.current(id)).await?;
-        match current.as_ref().map(|c| c.status.as_str()) {
+        match current.as_ref().map(|c| c.status) {
             None => {
                 self.publish(
                     channel,
@@ -201,7 +202,8 @@ impl Worker {
                 .await?;
                 return Ok(Handled::DeadLettered);
             }
-            Some(s) if store::FINAL_STATUSES.contains(&s) || s == "dead_lettered" => {
+            // Posted, discarded, or waiting for a person as a dead letter.
+            Some(status) if !status.is_pending() => {
                 return Ok(Handled::Skipped)
             }
             Some(_) => {}
@@ -214,46 +216,49 @@ impl Worker {
             return Ok(Handled::Superseded);
         }
         let attempt = header_int(headers, ATTEMPT_HEADER).unwrap_or(0).max(0) as usize;
-        match self.core.post(&event).await {
-            PostOutcome::Posted { reference } => {
+        let outcome = self.core.post(&event).await;
+        match retry::decide(attempt, outcome, &self.topology.retry_delays) {
+            Decision::Ack {
+                reference,
+                duplicate: false,
+            } => {
                 self.with_db(cancel, || self.posted.record(id, reference.clone()))
                     .await?;
                 tracing::info!(collection = %id, attempt, "posted");
                 Ok(Handled::Posted)
             }
-            PostOutcome::Duplicate => {
+            Decision::Ack {
+                duplicate: true, ..
+            } => {
                 self.with_db(cancel, || store::mark_posted(&self.pool, id, None, true))
                     .await?;
                 tracing::warn!(collection = %id, "core loan system already had this payment (409)");
                 Ok(Handled::Duplicate)
             }
-            PostOutcome::Permanent { status, body } => {
-                let reason = format!("HTTP {status} from core loan system: {body}");
-                self.dead_letter(channel, data, headers, id, &reason, cancel)
-                    .await
-            }
-            PostOutcome::Transient { reason } if attempt < self.topology.retry_delays.len() => {
-                let delay = self.topology.retry_delays[attempt];
-                let next = attempt as i32 + 1;
+            Decision::Retry {
+                tier,
+                delay,
+                reason,
+            } => {
+                let next = tier as i32 + 1;
                 self.with_db(cancel, || {
                     store::mark_retrying(&self.pool, id, &reason, delay, next)
                 })
                 .await?;
-                let key = Topology::retry_key(attempt);
+                let key = Topology::retry_key(tier);
                 self.publish(
                     channel,
                     &key,
                     data,
                     headers,
-                    Some(attempt as i64 + 1),
+                    Some(i64::from(next)),
                     &reason,
                 )
                 .await?;
-                tracing::info!(collection = %id, attempt, tier = attempt, %reason, "retry scheduled");
+                tracing::info!(collection = %id, attempt, tier, %reason, "retry scheduled");
                 Ok(Handled::Retried)
             }
-            PostOutcome::Transient { reason } => {
-                let reason = format!("retries exhausted after {} attempts: {reason}", attempt + 1);
+            Decision::DeadLetter { reason } => {
                 self.dead_letter(channel, data, headers, id, &reason, cancel)
                     .await
             }

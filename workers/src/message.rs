@@ -5,6 +5,13 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// Philippine time (+08:00, no daylight saving): the offset SkyPay's times are read in and
+/// every `collectedAt` travels with.
+pub const MANILA: FixedOffset = match FixedOffset::east_opt(8 * 3600) {
+    Some(offset) => offset,
+    None => panic!("+08:00 is a valid offset"),
+};
+
 /// One collection to post. Written to the outbox in the collect transaction, published
 /// unchanged, and read by the worker, which still checks the collection's status in the
 /// database before posting (the database is the truth).

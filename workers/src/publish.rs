@@ -1,6 +1,7 @@
-//! Publishing one message and waiting for the broker's confirm: the worker's retries and dead
-//! letters, the relay process's adopted dead letters and the topology migration all publish
-//! this way (the relay's own batches keep many confirms in flight instead).
+//! Publishing one message and waiting for the broker's confirm: the one way the pipeline
+//! publishes. The relay runs a batch of these at once (many confirms in flight on one
+//! channel); the worker's retries and dead letters, the adopter and the topology migration
+//! publish one at a time.
 
 use anyhow::Context;
 use lapin::options::BasicPublishOptions;
@@ -29,7 +30,9 @@ pub async fn publish_confirmed(
         .context("Failed to get the publish confirm")?;
     match confirm {
         Confirmation::Ack(None) => Ok(()),
-        Confirmation::Ack(Some(_)) => anyhow::bail!("message to `{key}` was unroutable"),
+        Confirmation::Ack(Some(_)) => {
+            anyhow::bail!("message to `{key}` was unroutable: is its queue bound?")
+        }
         other => anyhow::bail!("broker did not confirm the message to `{key}`: {other:?}"),
     }
 }

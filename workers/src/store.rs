@@ -6,12 +6,10 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::batch::Batcher;
-
-/// Statuses after which a message for the collection is acknowledged without posting.
-pub const FINAL_STATUSES: [&str; 2] = ["posted", "discarded"];
+use crate::collection::CollectionStatus;
 
 /// The collection's status, `None` if there is no such collection.
-pub async fn status(pool: &PgPool, id: Uuid) -> anyhow::Result<Option<String>> {
+pub async fn status(pool: &PgPool, id: Uuid) -> anyhow::Result<Option<CollectionStatus>> {
     sqlx::query_scalar("SELECT status FROM collections WHERE id = $1")
         .bind(id)
         .fetch_optional(pool)
@@ -23,7 +21,7 @@ pub async fn status(pool: &PgPool, id: Uuid) -> anyhow::Result<Option<String>> {
 /// live message (`dispatch`): a message of an older generation was superseded by a re-send.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Current {
-    pub status: String,
+    pub status: CollectionStatus,
     pub dispatch: i32,
 }
 
@@ -216,7 +214,7 @@ impl StatusReader {
             move |ids: Vec<Uuid>| {
                 let pool = pool.clone();
                 async move {
-                    let rows: Vec<(Uuid, String, i32)> = sqlx::query_as(
+                    let rows: Vec<(Uuid, CollectionStatus, i32)> = sqlx::query_as(
                         "SELECT id, status, dispatch FROM collections WHERE id = ANY($1)",
                     )
                     .bind(&ids)
@@ -229,7 +227,7 @@ impl StatusReader {
                             rows.iter()
                                 .find(|(row, ..)| row == id)
                                 .map(|(_, status, dispatch)| Current {
-                                    status: status.clone(),
+                                    status: *status,
                                     dispatch: *dispatch,
                                 })
                         })
@@ -245,6 +243,51 @@ impl StatusReader {
     }
 }
 
+/// One step of a collection's history that a person or a process took (a replay, a discard,
+/// a sweeper's rescue), in the caller's transaction.
+pub async fn record_event(
+    tx: &mut sqlx::PgConnection,
+    id: uuid::Uuid,
+    event: &str,
+    actor: &str,
+    detail: Option<&str>,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO collection_events (collection_id, event, actor, detail) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(id)
+    .bind(event)
+    .bind(actor)
+    .bind(detail)
+    .execute(&mut *tx)
+    .await
+    .context("Failed to record collection event")?;
+    Ok(())
+}
+
+/// A line in the `audit_log`: every ops action (and every rescue), who, what, when, why.
+pub async fn audit(
+    tx: &mut sqlx::PgConnection,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    reason: Option<&str>,
+    details: serde_json::Value,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (actor, action, subject, reason, details) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(actor)
+    .bind(action)
+    .bind(subject)
+    .bind(reason)
+    .bind(details)
+    .execute(&mut *tx)
+    .await
+    .context("Failed to write audit log")?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,14 +295,14 @@ mod tests {
     #[test]
     fn an_older_generation_is_superseded_and_a_missing_one_is_the_first() {
         let current = Current {
-            status: "published".into(),
+            status: CollectionStatus::Published,
             dispatch: 2,
         };
         assert!(current.supersedes(Some(1)));
         assert!(current.supersedes(None));
         assert!(!current.supersedes(Some(2)));
         let first = Current {
-            status: "published".into(),
+            status: CollectionStatus::Published,
             dispatch: 0,
         };
         assert!(!first.supersedes(None));

@@ -18,11 +18,12 @@ use lapin::{BasicProperties, Channel, Connection};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
-use workers::broker::{backoff, confirm_channel, connect_with_backoff};
-use workers::consumer::DISPATCH_HEADER;
-use workers::message::PaymentEvent;
-use workers::publish::publish_confirmed;
-use workers::topology::{header_int, header_str, Topology, DEAD_KEY, DELIVERY_LIMIT};
+use crate::broker::{backoff, confirm_channel, connect_with_backoff};
+use crate::collection::CollectionStatus;
+use crate::consumer::DISPATCH_HEADER;
+use crate::message::PaymentEvent;
+use crate::publish::publish_confirmed;
+use crate::topology::{header_int, header_str, Topology, DEAD_KEY, DELIVERY_LIMIT};
 
 /// What became of one adopted message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +42,7 @@ pub async fn record(pool: &PgPool, data: &[u8], headers: &FieldTable) -> anyhow:
         return Ok(Adopted::ForAPerson);
     };
     let id: Uuid = event.collection_id;
-    let current: Option<(String, i32)> =
+    let current: Option<(CollectionStatus, i32)> =
         sqlx::query_as("SELECT status, dispatch FROM collections WHERE id = $1")
             .bind(id)
             .fetch_optional(pool)
@@ -50,9 +51,12 @@ pub async fn record(pool: &PgPool, data: &[u8], headers: &FieldTable) -> anyhow:
     let Some((status, dispatch)) = current else {
         return Ok(Adopted::ForAPerson);
     };
-    let current = workers::store::Current { status, dispatch };
+    let current = crate::store::Current { status, dispatch };
     if current.supersedes(header_int(headers, DISPATCH_HEADER))
-        || matches!(current.status.as_str(), "posted" | "discarded")
+        || matches!(
+            current.status,
+            CollectionStatus::Posted | CollectionStatus::Discarded
+        )
     {
         return Ok(Adopted::Dropped);
     }
@@ -61,7 +65,7 @@ pub async fn record(pool: &PgPool, data: &[u8], headers: &FieldTable) -> anyhow:
         "dead-lettered by the broker ({why}): delivered {DELIVERY_LIMIT} times without an outcome \
          (a worker crashed or timed out on it each time)"
     );
-    if workers::store::mark_dead_lettered(pool, id, &reason, false).await? {
+    if crate::store::mark_dead_lettered(pool, id, &reason, false).await? {
         metrics::counter!("collector_dead_letters_adopted_total").increment(1);
         tracing::warn!(collection = %id, %why, "broker's dead letter recorded in the database");
     }
@@ -151,7 +155,7 @@ pub async fn run(pool: PgPool, amqp_url: String, topology: Topology, cancel: Can
         if let Err(e) = consume(&pool, &connection, &topology, &cancel).await {
             tracing::warn!(error = %format_args!("{e:#}"), "adopter lost its RabbitMQ channel; reconnecting");
         }
-        workers::broker::close(connection, "adopter stopping").await;
+        crate::broker::close(connection, "adopter stopping").await;
         if !cancel.is_cancelled() {
             tokio::time::sleep(backoff(3)).await;
         }

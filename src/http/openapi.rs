@@ -163,7 +163,7 @@ pub fn document() -> Value {
         query(
             "kind",
             "kind of flag",
-            json!({ "type": "string", "enum": crate::ops::flags::KINDS })
+            json!({ "type": "string", "enum": crate::domain::FlagKind::NAMES })
         ),
         query(
             "status",

@@ -1,18 +1,13 @@
-//! The transactional outbox: events written in the same transaction as the collection they
-//! announce, published to RabbitMQ afterwards by the relay.
-
-pub mod adopter;
-pub mod relay;
-pub mod sweeper;
+//! The transactional outbox's writes: the event written in the same transaction as the
+//! collection it announces (published to RabbitMQ afterwards by `relay`), and the re-sends
+//! from the database (the sweeper's rescues, ops' replays).
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
 use uuid::Uuid;
-use workers::message::PaymentEvent;
-
-use crate::domain::manila;
+use crate::message::{PaymentEvent, MANILA};
 
 /// Writes the event in the caller's transaction. A trigger raises `NOTIFY collector_outbox`,
 /// delivered when (and only if) the transaction commits.
@@ -60,7 +55,7 @@ pub async fn enqueue_again(tx: &mut PgConnection, ids: &[Uuid]) -> anyhow::Resul
             control_number: row.control_number.clone(),
             loan_ref: row.loan_ref.clone(),
             amount: row.amount,
-            collected_at: row.collected_at.with_timezone(&manila()),
+            collected_at: row.collected_at.with_timezone(&MANILA),
             pay_channel: row.pay_channel,
             payer_phone: row.phone.clone(),
         };

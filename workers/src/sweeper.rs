@@ -20,9 +20,8 @@ use serde_json::json;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
-use workers::topology::Topology;
+use crate::topology::Topology;
 
-use crate::db;
 
 /// Actor of the sweeper's events and audit lines.
 pub const ACTOR: &str = "sweeper";
@@ -110,14 +109,14 @@ pub async fn rescue(pool: &PgPool, config: &SweeperConfig) -> anyhow::Result<Vec
         return Ok(rescued);
     }
     let ids: Vec<Uuid> = rescued.iter().map(|r| r.id).collect();
-    super::enqueue_again(&mut tx, &ids).await?;
+    crate::outbox::enqueue_again(&mut tx, &ids).await?;
     for r in &rescued {
         let detail = format!(
             "no outcome {}s after its message was due (status {}): re-sent from the database",
             r.overdue_secs, r.status
         );
-        db::collections::record_event(&mut tx, r.id, "rescued", ACTOR, Some(&detail)).await?;
-        db::audit::record(
+        crate::store::record_event(&mut tx, r.id, "rescued", ACTOR, Some(&detail)).await?;
+        crate::store::audit(
             &mut tx,
             ACTOR,
             "collection.rescue",
@@ -135,12 +134,12 @@ pub async fn rescue(pool: &PgPool, config: &SweeperConfig) -> anyhow::Result<Vec
 /// broker cannot tell us.
 async fn posting_queue(amqp_url: &str, topology: &Topology) -> Option<(u32, u32)> {
     let connection =
-        tokio::time::timeout(Duration::from_secs(5), workers::broker::connect(amqp_url))
+        tokio::time::timeout(Duration::from_secs(5), crate::broker::connect(amqp_url))
             .await
             .ok()?
             .ok()?;
-    let found = workers::topology::inspect(&connection, &topology.posting_queue()).await;
-    workers::broker::close(connection, "sweeper").await;
+    let found = crate::topology::inspect(&connection, &topology.posting_queue()).await;
+    crate::broker::close(connection, "sweeper").await;
     found
 }
 

@@ -11,17 +11,16 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use futures::future::join_all;
-use lapin::options::BasicPublishOptions;
-use lapin::publisher_confirm::Confirmation;
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel};
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
-use workers::broker::{backoff, confirm_channel, connect_with_backoff};
-use workers::consumer::{ATTEMPT_HEADER, DISPATCH_HEADER, OUTBOX_HEADER};
-use workers::topology::{Topology, POSTING_KEY};
+use crate::broker::{backoff, confirm_channel, connect_with_backoff};
+use crate::consumer::{ATTEMPT_HEADER, DISPATCH_HEADER, OUTBOX_HEADER};
+use crate::publish::publish_confirmed;
+use crate::topology::{Topology, POSTING_KEY};
 
 /// The channel `NOTIFY` uses (see the outbox trigger in the migrations).
 pub const NOTIFY_CHANNEL: &str = "collector_outbox";
@@ -103,21 +102,9 @@ pub async fn relay_batch(
                 .with_content_type("application/json".into())
                 .with_message_id(row.collection_id.to_string().into())
                 .with_headers(headers);
-            let options = BasicPublishOptions {
-                mandatory: true,
-                ..Default::default()
-            };
-            let confirm = channel
-                .basic_publish(exchange, POSTING_KEY, options, body, properties)
-                .await?
-                .await?;
-            match confirm {
-                Confirmation::Ack(None) => Ok(row.id),
-                Confirmation::Ack(Some(_)) => {
-                    anyhow::bail!("unroutable: is the posting queue bound?")
-                }
-                other => anyhow::bail!("not confirmed: {other:?}"),
-            }
+            publish_confirmed(channel, exchange, POSTING_KEY, body, properties)
+                .await
+                .map(|()| row.id)
         }
     });
     let results: Vec<anyhow::Result<i64>> = join_all(publishes).await;
@@ -213,7 +200,7 @@ pub async fn run(
         if let Err(e) = relay_on(&pool, &connection, &topology, &config, &cancel).await {
             tracing::warn!(error = %format_args!("{e:#}"), "relay interrupted; reconnecting");
         }
-        workers::broker::close(connection, "relay stopping").await;
+        crate::broker::close(connection, "relay stopping").await;
         if !cancel.is_cancelled() {
             tokio::time::sleep(backoff(3)).await;
         }
