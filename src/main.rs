@@ -95,8 +95,8 @@ struct DlqFilter {
 }
 
 impl DlqFilter {
-    fn filter(&self, ids: Vec<uuid::Uuid>) -> ops::dlq::Filter {
-        ops::dlq::Filter {
+    fn filter(&self, ids: Vec<uuid::Uuid>) -> ops::dead_letters::Filter {
+        ops::dead_letters::Filter {
             ids: (!ids.is_empty()).then_some(ids),
             reason: self.reason.clone(),
             control_number: self.control_number.clone(),
@@ -361,7 +361,7 @@ async fn dlq(settings: &Settings, command: DlqCommand) -> anyhow::Result<()> {
         } => {
             selection_given(&ids, &filter, all)?;
             let selected = filter.filter(ids);
-            let action = ops::dlq::Action::Replay {
+            let action = ops::dead_letters::Action::Replay {
                 reason: note.as_deref(),
                 per_second: rate,
             };
@@ -376,7 +376,7 @@ async fn dlq(settings: &Settings, command: DlqCommand) -> anyhow::Result<()> {
             json,
         } => {
             selection_given(&ids, &filter, all)?;
-            let action = ops::dlq::Action::Discard { reason: &why };
+            let action = ops::dead_letters::Action::Discard { reason: &why };
             let selected = filter.filter(ids);
             c::dlq_act(settings, &pool, &selected, &c::actor(actor), action, json).await
         }

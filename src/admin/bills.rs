@@ -6,9 +6,9 @@ use super::extract::{JsonBody, Path};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 
-use super::{actor, AdminError};
+use super::error::AdminError;
+use super::state::{actor, AdminState};
 use crate::ops::bills::{self, BillBody, BillView};
-use super::AdminState;
 
 /// `PUT /internal/bills/{controlNumber}`: register a bill, or update an open one.
 #[tracing::instrument(skip_all, fields(control_number = %control_number))]

@@ -10,7 +10,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::AdminError;
+use super::error::AdminError;
 
 pub struct Path<T>(pub T);
 

@@ -2,104 +2,14 @@
 //! `Authorization: Bearer {ADMIN_TOKEN}`.
 
 pub mod bills;
+pub mod collections;
+pub mod dead_letters;
 pub mod error;
 pub mod extract;
-pub mod ops;
+pub mod flags;
+pub mod routes;
+pub mod state;
 
-use axum::extract::{Request, State};
-use axum::http::header;
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
-
-use crate::config::Secret;
-use crate::ops::dlq::{self as dead_letters, Action, DeadLetterQueue, Filter, Outcome};
 pub use error::AdminError;
-
-/// What the admin handlers use.
-#[derive(Clone)]
-pub struct AdminState {
-    pub pool: sqlx::PgPool,
-    pub token: Secret,
-    /// The broker's dead-letter queue, when this process knows a broker (`AMQP_URL`).
-    pub dead_letters: Option<DeadLetterQueue>,
-}
-
-impl AdminState {
-    /// Replay or discard, then the dead-letter queue's reconciliation (`ops::dlq::act`).
-    pub async fn dead_letters(
-        &self,
-        filter: &Filter,
-        actor: &str,
-        action: Action<'_>,
-    ) -> Result<Outcome, AdminError> {
-        Ok(dead_letters::act(&self.pool, self.dead_letters.as_ref(), filter, actor, action).await?)
-    }
-}
-
-/// The admin routes, behind the token, on any state that holds an `AdminState`.
-pub fn router<S>(state: AdminState) -> Router<S>
-where
-    S: Clone + Send + Sync + 'static,
-    AdminState: axum::extract::FromRef<S>,
-{
-    Router::new()
-        .route(
-            "/internal/bills/{control_number}",
-            get(bills::show).put(bills::register),
-        )
-        .route(
-            "/internal/bills/{control_number}/cancel",
-            post(bills::cancel),
-        )
-        .route("/internal/collections", get(ops::find_collections))
-        .route("/internal/flags", get(ops::list_flags))
-        .route("/internal/flags/{id}/resolve", post(ops::resolve_flag))
-        .route("/internal/dead-letters", get(ops::list_dead_letters))
-        .route("/internal/dead-letters/replay", post(ops::replay_many))
-        .route("/internal/dead-letters/discard", post(ops::discard_many))
-        .route("/internal/dead-letters/{id}", get(ops::show_dead_letter))
-        .route("/internal/dead-letters/{id}/replay", post(ops::replay_one))
-        .route(
-            "/internal/dead-letters/{id}/discard",
-            post(ops::discard_one),
-        )
-        .route_layer(middleware::from_fn_with_state(state, require_token))
-}
-
-/// A missing or wrong token is a 401 before any handler runs: it touches nothing.
-async fn require_token(State(state): State<AdminState>, request: Request, next: Next) -> Response {
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if token_matches(state.token.expose(), presented) {
-        next.run(request).await
-    } else {
-        tracing::warn!("admin request with a missing or wrong token");
-        AdminError::Unauthorized.into_response()
-    }
-}
-
-/// Compares fixed-length digests so that neither content nor length shows in the timing.
-fn token_matches(expected: &str, presented: &str) -> bool {
-    let a = Sha256::digest(expected.as_bytes());
-    let b = Sha256::digest(presented.as_bytes());
-    !presented.is_empty() && bool::from(a.ct_eq(&b))
-}
-
-/// Who did it, for the audit log: the `X-Actor` header if the caller names a person, else
-/// the API itself.
-pub fn actor(headers: &axum::http::HeaderMap) -> String {
-    headers
-        .get("x-actor")
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.trim().chars().take(100).collect::<String>())
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| "admin-api".to_owned())
-}
+pub use routes::router;
+pub use state::{actor, AdminState};

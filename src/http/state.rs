@@ -13,7 +13,7 @@ use workers::topology::Topology;
 use crate::admin::AdminState;
 use crate::config::Settings;
 use crate::db::bills::BillReader;
-use crate::ops::dlq::DeadLetterQueue;
+use crate::ops::dead_letters::DeadLetterQueue;
 use crate::skypay::{SkyPayConfig, SkyPayState};
 
 #[derive(Clone)]

@@ -9,7 +9,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::collections::{self, Lookup};
-use super::dlq::{self, Action, DeadLetterQueue, Filter, Report};
+use super::dead_letters::{self as dlq, Action, DeadLetterQueue, Filter, Report};
 use super::{bills, flags, import, table};
 use crate::config::Settings;
 use crate::domain::CollectionStatus;

@@ -4,7 +4,7 @@
 pub mod bills;
 pub mod collections;
 pub mod commands;
-pub mod dlq;
+pub mod dead_letters;
 pub mod error;
 pub mod flags;
 pub mod import;

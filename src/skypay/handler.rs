@@ -14,7 +14,8 @@ use super::answer::Answer;
 use super::auth::{self, Credential};
 use super::envelope::{self, EnvelopeKey};
 use super::request::{Action, CollectRequest, InquiryRequest, RawRequest};
-use super::{collect, inquiry, SkyPayState};
+use super::state::SkyPayState;
+use super::{collect, inquiry};
 
 /// Bodies over 16 KiB are refused with `-1000`.
 pub const BODY_LIMIT: usize = 16 * 1024;

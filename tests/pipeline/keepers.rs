@@ -282,7 +282,7 @@ async fn a_message_the_broker_dead_letters_by_itself_is_recorded_without_a_comma
     );
     crate::posting::wait_depth(&p, &p.topology.dead_queue(), 1).await;
     assert_eq!(p.depth(&p.topology.adopt_queue()).await, 0);
-    let listed = collector::ops::dlq::list(&p.db.pool, &Default::default())
+    let listed = collector::ops::dead_letters::list(&p.db.pool, &Default::default())
         .await
         .unwrap();
     assert_eq!(listed.len(), 1, "dlq list shows it");

@@ -160,12 +160,12 @@ async fn a_permanent_4xx_is_dead_lettered_at_once_with_status_and_body() {
         "{error}"
     );
     wait_depth(&p, &p.topology.dead_queue(), 1).await;
-    let letters = ops::dlq::list(&p.db.pool, &ops::dlq::Filter::default())
+    let letters = ops::dead_letters::list(&p.db.pool, &ops::dead_letters::Filter::default())
         .await
         .unwrap();
     assert_eq!(letters.len(), 1);
     assert_eq!(letters[0].receipt_number, "PERM-1");
-    let table = ops::dlq::render(&letters);
+    let table = ops::dead_letters::render(&letters);
     assert!(
         table.contains("PERM-1") && table.contains("100.00") && table.contains("422"),
         "{table}"

@@ -1,86 +1,15 @@
-//! The ops endpoints: collections with history, flags, dead letters.
+//! `/internal/dead-letters`: list, show, replay and discard, one by one or by filter.
 
 use axum::extract::State;
-
-use super::extract::{JsonBody, Path, Query};
 use axum::http::HeaderMap;
 use axum::Json;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{actor, AdminError};
-use crate::ops::collections::{self, CollectionHistory, Lookup};
-use super::AdminState;
-use crate::ops::dlq::{self, Action, DeadLetter, Filter, Outcome};
-use crate::ops::flags::{self, Flag};
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CollectionQuery {
-    receipt: Option<String>,
-    channel: Option<i32>,
-    control_number: Option<String>,
-    id: Option<Uuid>,
-}
-
-/// `GET /internal/collections?receipt=…[&channel=…]` or `?controlNumber=…` or `?id=…`.
-pub async fn find_collections(
-    State(state): State<AdminState>,
-    Query(q): Query<CollectionQuery>,
-) -> Result<Json<Vec<CollectionHistory>>, AdminError> {
-    let lookup = Lookup {
-        receipt: q.receipt,
-        channel: q.channel,
-        control_number: q.control_number,
-        id: q.id,
-    };
-    Ok(Json(collections::find(&state.pool, &lookup).await?))
-}
-
-#[derive(Debug, Deserialize)]
-pub struct FlagQuery {
-    kind: Option<String>,
-    status: Option<String>,
-    limit: Option<i64>,
-}
-
-/// `GET /internal/flags?kind=…&status=open|resolved|all`; open flags by default.
-pub async fn list_flags(
-    State(state): State<AdminState>,
-    Query(q): Query<FlagQuery>,
-) -> Result<Json<Vec<Flag>>, AdminError> {
-    let status = match q.status.as_deref() {
-        None => Some("open"),
-        Some("all") => None,
-        Some(other) => Some(other),
-    };
-    Ok(Json(
-        flags::list(
-            &state.pool,
-            q.kind.as_deref(),
-            status,
-            q.limit.unwrap_or(500),
-        )
-        .await?,
-    ))
-}
-
-#[derive(Debug, Deserialize)]
-pub struct NoteBody {
-    note: String,
-}
-
-/// `POST /internal/flags/{id}/resolve` with `{"note": "…"}`.
-pub async fn resolve_flag(
-    State(state): State<AdminState>,
-    Path(id): Path<i64>,
-    headers: HeaderMap,
-    JsonBody(body): JsonBody<NoteBody>,
-) -> Result<Json<Flag>, AdminError> {
-    Ok(Json(
-        flags::resolve(&state.pool, id, &actor(&headers), &body.note).await?,
-    ))
-}
+use super::error::AdminError;
+use super::extract::{JsonBody, Path, Query};
+use super::state::{actor, AdminState};
+use crate::ops::dead_letters::{self as dlq, Action, DeadLetter, Filter, Outcome};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]

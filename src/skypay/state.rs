@@ -1,0 +1,29 @@
+//! What the SkyPay handlers use: the database, the inquiries' bill reader, the settings.
+
+use std::sync::Arc;
+
+use ipnet::IpNet;
+use sqlx::PgPool;
+
+use super::auth::Credential;
+use crate::db::bills::BillReader;
+use crate::domain::OverpaymentPolicy;
+
+/// What the SkyPay edge needs from the settings.
+#[derive(Debug, Clone)]
+pub struct SkyPayConfig {
+    pub credentials: Arc<[Credential]>,
+    pub allowed_ips: Option<Vec<IpNet>>,
+    pub trusted_proxies: Vec<IpNet>,
+    pub require_encryption: bool,
+    pub overpayment: OverpaymentPolicy,
+}
+
+#[derive(Clone)]
+pub struct SkyPayState {
+    pub pool: PgPool,
+    /// Inquiries' bill reads, batched, on connections of their own (`BillReader::spawn`).
+    pub bills: BillReader,
+    pub config: Arc<SkyPayConfig>,
+}
+
