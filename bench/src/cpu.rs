@@ -2,6 +2,9 @@
 //! each message costs the broker, Postgres, fake-core, the collector and the load generator.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::Context;
 
 /// CPU seconds so far, by role, summed over every process of that role (all threads).
 pub type Snapshot = BTreeMap<String, f64>;
@@ -71,6 +74,23 @@ pub fn per_message(before: &Snapshot, after: &Snapshot, messages: usize) -> Snap
             })
         })
         .collect()
+}
+
+/// `cpu`: prints a snapshot as JSON; with `since` (a snapshot's file) and `messages`, the CPU
+/// microseconds per message of each role since that snapshot.
+pub fn print(since: Option<PathBuf>, messages: Option<usize>) -> anyhow::Result<()> {
+    let now = snapshot();
+    let out = match (since, messages) {
+        (Some(file), Some(n)) => {
+            let before: Snapshot = serde_json::from_slice(
+                &std::fs::read(&file).with_context(|| format!("read {}", file.display()))?,
+            )?;
+            per_message(&before, &now, n)
+        }
+        _ => now,
+    };
+    println!("{}", serde_json::to_string(&out)?);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use futures::future::join_all;
 use tokio::sync::Barrier;
 
-use crate::helpers::*;
+use crate::common::api::*;
 
 const CN: &str = "SKY0100000001";
 const N: usize = 24;

@@ -3,7 +3,7 @@
 use collector::skypay::envelope::{decrypt, encrypt, EnvelopeKey};
 use serde_json::Value;
 
-use crate::helpers::*;
+use crate::common::api::*;
 
 const CN: &str = "SKY0100000001";
 

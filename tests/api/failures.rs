@@ -1,7 +1,7 @@
 //! No `1000` without a commit: when the database fails part-way through the collect
 //! transaction, the answer is `-1009` and nothing of it remains.
 
-use crate::helpers::*;
+use crate::common::api::*;
 
 const CN: &str = "SKY0100000001";
 

@@ -1,5 +1,5 @@
 //! Integration tests of the SkyPay and admin APIs against a real Postgres: one binary, one
-//! fresh database per test (see `helpers`).
+//! fresh database per test (see `common::api`).
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -9,6 +9,5 @@ mod concurrency;
 mod contract_codes;
 mod envelope;
 mod failures;
-mod helpers;
 mod malformed;
 mod parsing;

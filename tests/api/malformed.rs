@@ -4,7 +4,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{json, Value};
 
-use crate::helpers::*;
+use crate::common::api::*;
 
 /// Bodies that look almost right: the fields SkyPay sends, with values of every kind.
 fn near_miss() -> impl Strategy<Value = String> {
@@ -37,7 +37,7 @@ fn near_miss() -> impl Strategy<Value = String> {
     )
         .prop_map(|(fields, collect)| {
             let mut body = if collect {
-                crate::helpers::collect("SKY0100000001", "1", "FZ-1")
+                crate::common::api::collect("SKY0100000001", "1", "FZ-1")
             } else {
                 inquiry("SKY0100000001", "1")
             };

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::*;
+use crate::common::api::*;
 
 const CN: &str = "SKY0100000001";
 

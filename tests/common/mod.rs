@@ -1,6 +1,12 @@
-//! Shared by the integration test binaries: a fresh, migrated database per test.
+//! Shared by the integration test binaries: a fresh, migrated database per test, the broker's
+//! address and clean-up; `api` starts the real app, `pipeline` the relay and workers.
+//!
+//! Each suite includes it with `#[path = "../common/mod.rs"] mod common;`.
 
 #![allow(dead_code)] // each test binary uses its own part of the harness
+
+pub mod api;
+pub mod pipeline;
 
 use collector::db;
 use sqlx::postgres::PgPoolOptions;

@@ -20,5 +20,4 @@ mod duplicates;
 mod harness;
 mod input;
 mod processes;
-mod proxy;
 mod security;

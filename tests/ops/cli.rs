@@ -12,7 +12,7 @@ fn run(s: &Stack, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_collector"))
         .args(args)
         .env("DATABASE_URL", &s.app.db.url)
-        .env("AMQP_URL", crate::pipeline::amqp_url())
+        .env("AMQP_URL", crate::common::pipeline::amqp_url())
         .env("AMQP_PREFIX", &s.prefix)
         .env("RETRY_SCHEDULE", "100ms")
         .env("USER", "cli.tester")
@@ -137,10 +137,10 @@ async fn the_cli_lists_shows_replays_discards_resolves_and_imports() {
     assert!(!run(&s, &["collections", "show"]).status.success());
 
     // flags: the same receipt again raises `replay`; resolve it from the CLI.
-    let mut same = crate::helpers::collect("SKY0100000001", "10", "CLI-A");
+    let mut same = crate::common::api::collect("SKY0100000001", "10", "CLI-A");
     same["collectedTime"] = "2026-11-20 08:00:00".into();
     let again = s.app.skypay(&same).await;
-    assert_eq!(crate::helpers::code(&again), "-1015");
+    assert_eq!(crate::common::api::code(&again), "-1015");
     let flags: Value =
         serde_json::from_str(&ok(&s, &["flags", "list", "--kind", "replay", "--json"])).unwrap();
     let id = flags[0]["id"].as_i64().unwrap().to_string();
@@ -192,7 +192,7 @@ async fn replaying_or_discarding_ids_that_are_not_dead_letters_fails_naming_them
             .args(args)
             .current_dir(std::env::temp_dir())
             .env("DATABASE_URL", &s.app.db.url)
-            .env("AMQP_URL", crate::pipeline::amqp_url())
+            .env("AMQP_URL", crate::common::pipeline::amqp_url())
             .env("AMQP_PREFIX", &s.prefix)
             .env("RETRY_SCHEDULE", "100ms")
             .env("USER", "cli.tester")

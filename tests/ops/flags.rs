@@ -13,15 +13,15 @@ async fn flags_are_listed_by_kind_and_resolved_with_a_note() {
     s.collect("SKY0100000001", "10", "FL-1", "2026-11-20 08:00:00")
         .await;
     // The same receipt again: -1015 and a `replay` flag; a refused collect: `refused_collect`.
-    let mut same = crate::helpers::collect("SKY0100000001", "10", "FL-1");
+    let mut same = crate::common::api::collect("SKY0100000001", "10", "FL-1");
     same["collectedTime"] = "2026-11-20 08:00:00".into();
     let again = s.app.skypay(&same).await;
-    assert_eq!(crate::helpers::code(&again), "-1015");
+    assert_eq!(crate::common::api::code(&again), "-1015");
     let refused = s
         .app
-        .skypay(&crate::helpers::collect("SKY0199999999", "10", "FL-2"))
+        .skypay(&crate::common::api::collect("SKY0199999999", "10", "FL-2"))
         .await;
-    assert_eq!(crate::helpers::code(&refused), "2004");
+    assert_eq!(crate::common::api::code(&refused), "2004");
 
     let (status, open) = s.admin_json(Method::GET, "/internal/flags", None).await;
     assert_eq!(status, 200);

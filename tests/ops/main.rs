@@ -3,10 +3,6 @@
 
 #[path = "../common/mod.rs"]
 mod common;
-#[path = "../api/helpers.rs"]
-mod helpers;
-#[path = "../pipeline/helpers.rs"]
-mod pipeline;
 
 mod cli;
 mod dead_letters;
@@ -18,7 +14,7 @@ mod stack;
 mod startup;
 
 /// Waits until the dead-letter queue holds `want` messages.
-async fn pipeline_depth(p: &pipeline::Pipeline, want: u32) {
+async fn pipeline_depth(p: &common::pipeline::Pipeline, want: u32) {
     let start = std::time::Instant::now();
     loop {
         let depth = p.depth(&p.topology.dead_queue()).await;

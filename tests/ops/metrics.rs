@@ -38,10 +38,10 @@ async fn metrics_follow_requests_outcomes_backlog_queues_and_flags() {
         .collect("SKY0100000001", "10", "MET-1", "2026-11-20 08:00:00")
         .await;
     s.wait_status(id, "posted").await;
-    let mut same = crate::helpers::collect("SKY0100000001", "10", "MET-1");
+    let mut same = crate::common::api::collect("SKY0100000001", "10", "MET-1");
     same["collectedTime"] = "2026-11-20 08:00:00".into();
     let again = s.app.skypay(&same).await;
-    assert_eq!(crate::helpers::code(&again), "-1015");
+    assert_eq!(crate::common::api::code(&again), "-1015");
     let bad = s.app.post_text("/skypay", "not json").await;
     assert!(bad.contains("-1000"));
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -127,7 +127,7 @@ async fn metrics_pass_promtool_check() {
         .collect("SKY0100000001", "10", "PROM-1", "2026-11-20 08:00:00")
         .await;
     s.wait_status(id, "posted").await;
-    let mut same = crate::helpers::collect("SKY0100000001", "10", "PROM-1");
+    let mut same = crate::common::api::collect("SKY0100000001", "10", "PROM-1");
     same["collectedTime"] = "2026-11-20 08:00:00".into();
     s.app.skypay(&same).await;
     let text = scrape(&s).await;

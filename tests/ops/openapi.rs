@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::helpers::{spawn_app, ADMIN_TOKEN};
+use crate::common::api::{spawn_app, ADMIN_TOKEN};
 
 #[tokio::test]
 async fn every_documented_operation_is_served_by_its_listener() {

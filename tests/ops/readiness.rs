@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::helpers::spawn_app_with;
-use crate::pipeline::{amqp_url, TestDb};
+use crate::common::api::spawn_app_with;
+use crate::common::pipeline::{amqp_url, TestDb};
 
 const REFUSED: &str = "RabbitMQ refused the credentials in AMQP_URL (ACCESS_REFUSED)";
 

@@ -7,8 +7,8 @@ use serde_json::Value;
 use uuid::Uuid;
 use workers::fake_core::Switches;
 
-use crate::helpers::{code, collect, spawn_app_with, TestApp};
-use crate::pipeline::{amqp_url, Core, Pipeline};
+use crate::common::api::{code, collect, spawn_app_with, TestApp};
+use crate::common::pipeline::{amqp_url, Core, Pipeline};
 
 pub const WAIT: Duration = Duration::from_secs(20);
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::{Connection, PgConnection};
 
-use crate::pipeline::amqp_url;
+use crate::common::pipeline::amqp_url;
 
 /// The Postgres server the tests use (as `tests/common`), and `db` on it.
 fn server_url() -> String {

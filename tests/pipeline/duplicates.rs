@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use workers::fake_core::Switches;
 
-use crate::helpers::*;
+use crate::common::pipeline::*;
 
 const WAIT: Duration = Duration::from_secs(20);
 

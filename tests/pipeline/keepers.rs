@@ -17,7 +17,7 @@ use workers::broker;
 use workers::fake_core::Switches;
 use workers::topology::{Legacy, DELIVERY_LIMIT};
 
-use crate::helpers::*;
+use crate::common::pipeline::*;
 
 const WAIT: Duration = Duration::from_secs(30);
 

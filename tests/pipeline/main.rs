@@ -5,7 +5,6 @@
 mod common;
 
 mod duplicates;
-mod helpers;
 mod keepers;
 mod posting;
 mod resilience;

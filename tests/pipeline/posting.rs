@@ -8,7 +8,7 @@ use wiremock::matchers::{header_exists, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 use workers::fake_core::Switches;
 
-use crate::helpers::*;
+use crate::common::pipeline::*;
 
 const WAIT: Duration = Duration::from_secs(20);
 

@@ -8,7 +8,7 @@ use collector::outbox::relay::purge_published;
 use sqlx::{Connection, Executor, PgConnection};
 use workers::fake_core::Switches;
 
-use crate::helpers::*;
+use crate::common::pipeline::*;
 
 const N: usize = 300;
 

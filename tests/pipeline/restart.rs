@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use workers::fake_core::Switches;
 
+use crate::common::pipeline::*;
 use crate::common::{rabbitmqctl, StartOnDrop};
-use crate::helpers::*;
 
 const N: usize = 300;
 

@@ -4,14 +4,14 @@ use std::time::Duration;
 
 use workers::fake_core::Switches;
 
-use crate::helpers::*;
+use crate::common::pipeline::*;
 
 const N: usize = 2000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_relays_and_two_workers_post_thousands_of_collects_once_each() {
     let mut p = Pipeline::new("100ms,200ms,400ms,800ms,1s,2s").await;
-    // 30% of calls fail, so that retries interleave with first attempts.
+    // 10% of calls fail, so that retries interleave with first attempts.
     let core = Core::start(Switches {
         error_rate: 0.1,
         ..Switches::default()

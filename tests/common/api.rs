@@ -1,6 +1,4 @@
-//! The test harness: a fresh database per test, the real app on port 0, and a client.
-
-#![allow(dead_code)] // shared by several test binaries, each using a part
+//! The API harness: a fresh database per test, the real app on port 0, and a client.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -8,7 +6,7 @@ use std::net::SocketAddr;
 use collector::config::Settings;
 use collector::db;
 
-pub use crate::common::TestDb;
+pub use super::TestDb;
 use collector::server::{Api, AppState};
 use serde_json::{json, Value};
 use sqlx::PgPool;

@@ -1,8 +1,6 @@
 //! Pipeline harness: a fresh database, a unique AMQP prefix, the relay and workers as tasks,
 //! and a fake core loan system (ours, or wiremock) on port 0.
 
-#![allow(dead_code)] // shared by several test binaries, each using a part
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,7 +21,7 @@ use workers::core_client::CoreClient;
 use workers::fake_core::{self, FakeCore, Switches};
 use workers::topology::Topology;
 
-pub use crate::common::{amqp_url, TestDb};
+pub use super::{amqp_url, TestDb};
 
 pub struct Pipeline {
     pub db: TestDb,
@@ -268,7 +266,7 @@ impl Pipeline {
         for (_, handle) in self.tasks {
             let _ = tokio::time::timeout(Duration::from_secs(10), handle).await;
         }
-        crate::common::delete_topology(&self.topology).await;
+        super::delete_topology(&self.topology).await;
         if self.owns_db {
             self.db.drop_database().await;
         } else {

@@ -1,0 +1,253 @@
+//! `loadgen`: SkyPay-shaped inquiries or collects (unique receipts over many bills),
+//! closed-loop (fixed concurrency) or open-loop (fixed rate); every answer is checked, and a
+//! run with any unexpected code fails rather than looking fast. It prints one JSON line:
+//! `per_second`, `ok`, `errors`, the latency quantiles (`p50_ms`, `p99_ms`, `p999_ms`).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::ValueEnum;
+use futures::future::join_all;
+use hdrhistogram::Histogram;
+use serde_json::json;
+
+use crate::cpu;
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum Action {
+    Inquiry,
+    Collect,
+    /// `GET /healthz`: the HTTP stack's own ceiling on this machine.
+    Healthz,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long, default_value = "http://127.0.0.1:18080")]
+    url: String,
+    #[arg(long, value_enum)]
+    action: Action,
+    /// Closed loop: this many requests in flight.
+    #[arg(long)]
+    concurrency: Option<usize>,
+    /// Open loop: this many requests per second, whatever the answers' speed.
+    #[arg(long)]
+    rate: Option<u64>,
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Bills BENCH00000001 … BENCH{bills}.
+    #[arg(long, default_value_t = 1000)]
+    bills: u32,
+    #[arg(long, default_value = "AppName@skypay")]
+    user: String,
+    #[arg(long, default_value = "30AC21B2-9EAA-4503-B0F0-7BE5C277ED75")]
+    key: String,
+    /// Prefix of the receipt numbers (unique per run).
+    #[arg(long, default_value = "LG")]
+    run: String,
+}
+
+/// Runs the load, then prints its JSON line.
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let gen = Arc::new(Gen {
+        client: reqwest::Client::builder()
+            .pool_max_idle_per_host(512)
+            .build()?,
+        url: format!("{}/skypay", args.url),
+        action: args.action,
+        bills: args.bills,
+        user: args.user,
+        key: args.key,
+        run: args.run,
+        seq: AtomicU64::new(0),
+    });
+    let duration = Duration::from_secs(args.seconds);
+    let report = match (args.concurrency, args.rate) {
+        (Some(c), None) => closed_loop(gen, c, duration).await,
+        (None, Some(r)) => open_loop(gen, r, duration).await,
+        _ => anyhow::bail!("give exactly one of --concurrency or --rate"),
+    }?;
+    println!("{report}");
+    Ok(())
+}
+
+struct Gen {
+    client: reqwest::Client,
+    url: String,
+    action: Action,
+    bills: u32,
+    user: String,
+    key: String,
+    run: String,
+    seq: AtomicU64,
+}
+
+/// One outcome: latency, or the unexpected answer.
+type Outcome = Result<Duration, String>;
+
+impl Gen {
+    fn body(&self, n: u64) -> String {
+        // Spread over bills, amounts and a year of collection times, so that no two collects
+        // look like a double payment (which would add a flag write to the transaction).
+        let bill = 1 + (n.wrapping_mul(2_654_435_761) % u64::from(self.bills));
+        let amount = format!("{}.{:02}", 1 + n % 997, n % 100);
+        let control = format!("BENCH{bill:08}");
+        match self.action {
+            Action::Healthz => json!({}),
+            Action::Inquiry => json!({"userName": self.user, "action": "collectionInquiry", "authentication": self.key,
+                "controlNumber": control, "amount": amount, "phone": "09221008333"}),
+            Action::Collect => {
+                let minute = (n.wrapping_mul(7919)) % 525_600;
+                let at = chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap() + chrono::Duration::minutes(minute as i64);
+                json!({"userName": self.user, "action": "collectionCollect", "authentication": self.key,
+                    "controlNumber": control, "amount": amount, "phone": "09221008333",
+                    "receiptNumber": format!("{}-{n}", self.run), "collectedTime": at.format("%Y-%m-%d %H:%M:%S").to_string(), "payChannel": 10})
+            }
+        }
+        .to_string()
+    }
+
+    async fn one(&self) -> Outcome {
+        if self.action == Action::Healthz {
+            let start = Instant::now();
+            let url = self.url.replace("/skypay", "/healthz");
+            let response = self
+                .client
+                .get(url)
+                .send()
+                .await
+                .map_err(|e| format!("transport: {e}"))?;
+            let ok = response.status() == 200;
+            let _ = response.bytes().await;
+            return if ok {
+                Ok(start.elapsed())
+            } else {
+                Err("healthz not 200".into())
+            };
+        }
+        let n = self.seq.fetch_add(1, Ordering::Relaxed);
+        let body = self.body(n);
+        let start = Instant::now();
+        let response = self
+            .client
+            .post(&self.url)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| format!("transport: {e}"))?;
+        let status = response.status();
+        let text = response
+            .text()
+            .await
+            .map_err(|e| format!("transport: {e}"))?;
+        let elapsed = start.elapsed();
+        if status != 200 {
+            return Err(format!("HTTP {status}"));
+        }
+        let answer: serde_json::Value =
+            serde_json::from_str(&text).map_err(|_| format!("not JSON: {text}"))?;
+        match answer["responseCode"].as_str() {
+            Some("1000") => Ok(elapsed),
+            other => Err(format!("code {other:?}: {}", answer["responseDescription"])),
+        }
+    }
+}
+
+fn report(
+    kind: &str,
+    hist: &Histogram<u64>,
+    ok: u64,
+    errors: &[String],
+    elapsed: Duration,
+) -> anyhow::Result<String> {
+    let out = json!({
+        "mode": kind, "ok": ok, "errors": errors.len(), "first_errors": errors.iter().take(3).collect::<Vec<_>>(),
+        "seconds": elapsed.as_secs_f64(), "per_second": ok as f64 / elapsed.as_secs_f64(),
+        "p50_ms": hist.value_at_quantile(0.50) as f64 / 1000.0,
+        "p99_ms": hist.value_at_quantile(0.99) as f64 / 1000.0,
+        "p999_ms": hist.value_at_quantile(0.999) as f64 / 1000.0,
+    });
+    if !errors.is_empty() {
+        eprintln!(
+            "loadgen: {} unexpected answers, e.g. {:?}",
+            errors.len(),
+            errors.first()
+        );
+        println!("{out}");
+        anyhow::bail!("a run with unexpected answers is a failed run");
+    }
+    Ok(out.to_string())
+}
+
+async fn closed_loop(
+    gen: Arc<Gen>,
+    concurrency: usize,
+    duration: Duration,
+) -> anyhow::Result<String> {
+    let start = Instant::now();
+    let cpu_start = cpu::own_seconds();
+    let tasks = (0..concurrency).map(|_| {
+        let gen = gen.clone();
+        tokio::spawn(async move {
+            let mut hist = Histogram::<u64>::new(3).unwrap();
+            let (mut ok, mut errors) = (0u64, Vec::new());
+            while start.elapsed() < duration {
+                match gen.one().await {
+                    Ok(latency) => {
+                        ok += 1;
+                        let _ = hist.record(latency.as_micros() as u64);
+                    }
+                    Err(e) => errors.push(e),
+                }
+            }
+            (hist, ok, errors)
+        })
+    });
+    let mut hist = Histogram::<u64>::new(3)?;
+    let (mut ok, mut errors) = (0, Vec::new());
+    for joined in join_all(tasks).await {
+        let (h, o, e) = joined?;
+        hist.add(h)?;
+        ok += o;
+        errors.extend(e);
+    }
+    let own_cpu_us = (cpu::own_seconds() - cpu_start) * 1e6 / ok.max(1) as f64;
+    report(
+        &format!("closed-loop c={concurrency}, own CPU {own_cpu_us:.1} µs per request"),
+        &hist,
+        ok,
+        &errors,
+        start.elapsed(),
+    )
+}
+
+async fn open_loop(gen: Arc<Gen>, rate: u64, duration: Duration) -> anyhow::Result<String> {
+    let start = Instant::now();
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut handles = Vec::new();
+    while start.elapsed() < duration {
+        ticker.tick().await;
+        let gen = gen.clone();
+        handles.push(tokio::spawn(async move { gen.one().await }));
+    }
+    let mut hist = Histogram::<u64>::new(3)?;
+    let (mut ok, mut errors) = (0, Vec::new());
+    for joined in join_all(handles).await {
+        match joined? {
+            Ok(latency) => {
+                ok += 1;
+                hist.record(latency.as_micros() as u64)?;
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    report(
+        &format!("open-loop {rate}/s"),
+        &hist,
+        ok,
+        &errors,
+        start.elapsed(),
+    )
+}
