@@ -15,9 +15,9 @@ use workers::topology::Topology;
 
 use crate::config::Settings;
 use crate::db;
+use crate::http::{Api, AppState};
 use workers::relay::{self, RelayConfig};
 use workers::{adopter, sweeper};
-use crate::http::{Api, AppState};
 
 /// Options of the posting workers.
 #[derive(Debug, Clone)]

@@ -10,8 +10,8 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 use crate::domain::OverpaymentPolicy;
-use workers::sweeper::SweeperConfig;
 use crate::skypay::auth::Credential;
+use workers::sweeper::SweeperConfig;
 
 /// A configuration problem, naming the variable at fault.
 #[derive(Debug, thiserror::Error)]

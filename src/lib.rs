@@ -9,5 +9,6 @@ pub mod domain;
 pub mod http;
 pub mod metrics;
 pub mod ops;
+pub mod payments;
 pub mod skypay;
 pub mod telemetry;

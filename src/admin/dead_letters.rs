@@ -85,7 +85,11 @@ pub async fn replay_one(
         reason: body.reason.as_deref(),
         per_second: 1000,
     };
-    Ok(Json(state.dead_letters(&filter, &actor(&headers), action).await?))
+    Ok(Json(
+        state
+            .dead_letters(&filter, &actor(&headers), action)
+            .await?,
+    ))
 }
 
 /// `POST /internal/dead-letters/replay` with a filter or `all: true`, at a bounded rate.
@@ -100,7 +104,11 @@ pub async fn replay_many(
         reason: body.reason.as_deref(),
         per_second: body.per_second.unwrap_or(20),
     };
-    Ok(Json(state.dead_letters(&filter, &actor(&headers), action).await?))
+    Ok(Json(
+        state
+            .dead_letters(&filter, &actor(&headers), action)
+            .await?,
+    ))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -127,7 +135,11 @@ pub async fn discard_one(
     let action = Action::Discard {
         reason: &body.reason,
     };
-    Ok(Json(state.dead_letters(&filter, &actor(&headers), action).await?))
+    Ok(Json(
+        state
+            .dead_letters(&filter, &actor(&headers), action)
+            .await?,
+    ))
 }
 
 /// `POST /internal/dead-letters/discard` with a filter or `all: true`, and a reason.
@@ -141,7 +153,11 @@ pub async fn discard_many(
     let action = Action::Discard {
         reason: &body.reason,
     };
-    Ok(Json(state.dead_letters(&filter, &actor(&headers), action).await?))
+    Ok(Json(
+        state
+            .dead_letters(&filter, &actor(&headers), action)
+            .await?,
+    ))
 }
 
 /// Postgres text cannot hold U+0000; a filter or a reason with one could never match or be

@@ -25,15 +25,29 @@ where
         .route("/internal/collections", get(collections::find_collections))
         .route("/internal/flags", get(flags::list_flags))
         .route("/internal/flags/{id}/resolve", post(flags::resolve_flag))
-        .route("/internal/dead-letters", get(dead_letters::list_dead_letters))
-        .route("/internal/dead-letters/replay", post(dead_letters::replay_many))
-        .route("/internal/dead-letters/discard", post(dead_letters::discard_many))
-        .route("/internal/dead-letters/{id}", get(dead_letters::show_dead_letter))
-        .route("/internal/dead-letters/{id}/replay", post(dead_letters::replay_one))
+        .route(
+            "/internal/dead-letters",
+            get(dead_letters::list_dead_letters),
+        )
+        .route(
+            "/internal/dead-letters/replay",
+            post(dead_letters::replay_many),
+        )
+        .route(
+            "/internal/dead-letters/discard",
+            post(dead_letters::discard_many),
+        )
+        .route(
+            "/internal/dead-letters/{id}",
+            get(dead_letters::show_dead_letter),
+        )
+        .route(
+            "/internal/dead-letters/{id}/replay",
+            post(dead_letters::replay_one),
+        )
         .route(
             "/internal/dead-letters/{id}/discard",
             post(dead_letters::discard_one),
         )
         .route_layer(middleware::from_fn_with_state(state, require_token))
 }
-

@@ -29,12 +29,23 @@ impl AdminState {
         actor: &str,
         action: Action<'_>,
     ) -> Result<Outcome, AdminError> {
-        Ok(dead_letters::act(&self.pool, self.dead_letters.as_ref(), filter, actor, action).await?)
+        Ok(dead_letters::act(
+            &self.pool,
+            self.dead_letters.as_ref(),
+            filter,
+            actor,
+            action,
+        )
+        .await?)
     }
 }
 
 /// A missing or wrong token is a 401 before any handler runs: it touches nothing.
-pub async fn require_token(State(state): State<AdminState>, request: Request, next: Next) -> Response {
+pub async fn require_token(
+    State(state): State<AdminState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)

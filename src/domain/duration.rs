@@ -34,7 +34,16 @@ mod tests {
         assert_eq!(parse("2h"), Some(Duration::from_secs(7200)));
         assert_eq!(parse("14d"), Some(Duration::from_secs(14 * 86_400)));
         assert_eq!(parse("0s"), Some(Duration::ZERO));
-        for bad in ["", "s", "10", "1.5h", "-1s", "2w", "1 h", "99999999999999999999d"] {
+        for bad in [
+            "",
+            "s",
+            "10",
+            "1.5h",
+            "-1s",
+            "2w",
+            "1 h",
+            "99999999999999999999d",
+        ] {
             assert_eq!(parse(bad), None, "{bad}");
         }
         assert_eq!(parse(&format!("{}d", u64::MAX / 86_400 + 1)), None);

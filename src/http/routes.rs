@@ -110,4 +110,3 @@ fn observed(router: Router<AppState>) -> Router<AppState> {
 async fn not_found() -> Response {
     (StatusCode::NOT_FOUND, Json(json!({ "error": "not found" }))).into_response()
 }
-

@@ -81,4 +81,3 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: Cancellation
         tracing::warn!("requests still in flight after {DRAIN_TIMEOUT:?}; stopping anyway");
     }
 }
-

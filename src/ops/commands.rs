@@ -271,5 +271,6 @@ pub async fn bills_import(
 
 /// `30s`, `15m`, `2h`, `1d` for `--older-than`.
 pub fn parse_age(raw: &str) -> Result<Duration, String> {
-    crate::domain::duration::parse(raw).ok_or_else(|| format!("`{raw}` is not like 30s, 15m, 2h, 1d"))
+    crate::domain::duration::parse(raw)
+        .ok_or_else(|| format!("`{raw}` is not like 30s, 15m, 2h, 1d"))
 }

@@ -17,8 +17,8 @@ use workers::topology::Topology;
 
 use super::table;
 use super::OpsError;
-use crate::domain::{format_money, CollectionStatus};
 use crate::db;
+use crate::domain::{format_money, CollectionStatus};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]

@@ -12,7 +12,6 @@ use super::OpsError;
 use crate::db;
 use crate::domain::FlagKind;
 
-
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct Flag {

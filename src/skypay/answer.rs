@@ -3,7 +3,9 @@
 use chrono::Utc;
 use serde::Serialize;
 
-use crate::domain::{format_response_time, FieldError};
+use crate::domain::{format_response_time, CollectRefusal, FieldError, InquiryRefusal};
+use crate::payments::collect::CollectOutcome;
+use crate::payments::inquiry::InquiryOutcome;
 
 /// The answer codes of docs/contract.md. Sent as JSON strings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -115,6 +117,67 @@ impl Answer {
         Self::new(
             Code::UnsupportedAction,
             format!("unsupported action `{shown}`"),
+        )
+    }
+
+    /// The answer to an inquiry's outcome: the one place its texts are written.
+    pub fn to_inquiry(outcome: &InquiryOutcome, amount: &crate::domain::Amount) -> Self {
+        match outcome {
+            InquiryOutcome::Payable(bill) => Answer::inquiry_success(PayerDetails {
+                amount: amount.to_string(),
+                payer_name: bill.payer.joined(),
+                payer_address: bill.payer_address.chars().take(255).collect(),
+                payer_phone: bill.payer_phone.clone(),
+            }),
+            InquiryOutcome::Refused(InquiryRefusal::InvalidControlNumber(why)) => Answer::new(
+                Code::InvalidOrCollected,
+                format!("The contract number is invalid: {why}"),
+            ),
+            InquiryOutcome::Refused(InquiryRefusal::AlreadyPaid) => Answer::already_paid(),
+            InquiryOutcome::Refused(InquiryRefusal::AmountNotAcceptable(why)) => {
+                Answer::amount_not_acceptable(why)
+            }
+        }
+    }
+
+    /// The answer to a collect's outcome: the one place its texts are written.
+    pub fn to_collect(outcome: &CollectOutcome) -> Self {
+        match outcome {
+            CollectOutcome::Recorded(_) => Answer::success(),
+            CollectOutcome::Repeated(_) => Answer::new(
+                Code::InvalidOrCollected,
+                "The transaction has been collected",
+            ),
+            CollectOutcome::Refused(refusal) => Answer::collect_refused(refusal),
+        }
+    }
+
+    /// A refused collect's answer; also what `payments::collect` records with the refusal.
+    pub fn collect_refused(refusal: &CollectRefusal) -> Self {
+        match refusal {
+            CollectRefusal::AlreadyPaid => Answer::already_paid(),
+            CollectRefusal::AmountNotAcceptable(why) => Answer::amount_not_acceptable(why),
+            CollectRefusal::NotCollectable(why) => Answer::new(
+                Code::NotCollectable,
+                format!("control number not collectable: {why}"),
+            ),
+        }
+    }
+
+    /// `collect_refused` as the response code and description `payments::collect` records.
+    pub fn describe_refusal(refusal: &CollectRefusal) -> (&'static str, String) {
+        let answer = Self::collect_refused(refusal);
+        (answer.response_code, answer.response_description)
+    }
+
+    fn already_paid() -> Self {
+        Self::new(Code::AlreadyPaid, "Transactions has been paid")
+    }
+
+    fn amount_not_acceptable(why: &str) -> Self {
+        Self::new(
+            Code::AmountNotAcceptable,
+            format!("amount not acceptable: {why}"),
         )
     }
 

@@ -15,7 +15,7 @@ use super::auth::{self, Credential};
 use super::envelope::{self, EnvelopeKey};
 use super::request::{Action, CollectRequest, InquiryRequest, RawRequest};
 use super::state::SkyPayState;
-use super::{collect, inquiry};
+use crate::payments::{collect, inquiry};
 
 /// Bodies over 16 KiB are refused with `-1000`.
 pub const BODY_LIMIT: usize = 16 * 1024;
@@ -161,23 +161,38 @@ async fn answer_action(state: &SkyPayState, raw: &RawRequest, action: Action) ->
     }
     match action {
         Action::Inquiry => match InquiryRequest::try_from(raw) {
-            Ok(req) => inquiry::inquire(&state.bills, &req).await,
+            Ok(req) => match inquiry::inquire(&state.bills, &req).await {
+                Ok(outcome) => Answer::to_inquiry(&outcome, &req.amount),
+                Err(e) => {
+                    tracing::error!(error = %format_args!("{e:#}"), "inquiry failed");
+                    Answer::unexpected()
+                }
+            },
             Err(e) => Answer::invalid_field(&e),
         },
         Action::Collect => match CollectRequest::try_from(raw) {
             Ok(req) => {
-                collect::collect(
-                    &state.pool,
-                    &req,
-                    state.config.overpayment,
-                    raw.without_credentials(),
-                )
-                .await
+                let request = raw.without_credentials();
+                let policy = state.config.overpayment;
+                match collect::record(&state.pool, &req, policy, request, Answer::describe_refusal)
+                    .await
+                {
+                    Ok(outcome) => {
+                        tracing::info!(outcome = ?outcome, "collect answered");
+                        Answer::to_collect(&outcome)
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %format_args!("{e:#}"), "collect failed; answered -1009");
+                        Answer::unexpected()
+                    }
+                }
             }
             Err(e) => {
+                // Kept too: the cash may be in the till.
                 let answer = Answer::invalid_field(&e);
-                match collect::record_invalid(&state.pool, &answer, raw.without_credentials()).await
-                {
+                let request = raw.without_credentials();
+                let (code, reason) = (answer.response_code, &answer.response_description);
+                match collect::record_invalid(&state.pool, code, reason, request).await {
                     Ok(()) => answer,
                     Err(err) => {
                         tracing::error!(error = %format_args!("{err:#}"), "could not record a refused collect");

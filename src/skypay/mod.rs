@@ -1,11 +1,10 @@
-//! The SkyPay wire contract (docs/contract.md): envelope, request, answer, and the two calls.
+//! The SkyPay wire contract (docs/contract.md): the envelope, the request's fields, the
+//! credentials, and the answers. The calls themselves are use cases in `payments`.
 
 pub mod answer;
 pub mod auth;
-pub mod collect;
 pub mod envelope;
 pub mod handler;
-pub mod inquiry;
 pub mod request;
 pub mod routes;
 pub mod state;

@@ -6,12 +6,12 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, FixedOffset};
 use serde_json::value::RawValue;
 
 use crate::domain::{
     parse_collected_time, Amount, ControlNumber, FieldError, PayChannel, Phone, ReceiptNumber,
 };
+pub use crate::domain::{CollectRequest, InquiryRequest};
 
 /// The two calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,14 +142,6 @@ fn without_nul(s: &str) -> String {
     s.replace('\0', "\u{FFFD}")
 }
 
-/// A well-formed inquiry.
-#[derive(Debug, Clone)]
-pub struct InquiryRequest {
-    pub control_number: ControlNumber,
-    pub amount: Amount,
-    pub phone: Phone,
-}
-
 impl TryFrom<&RawRequest> for InquiryRequest {
     type Error = FieldError;
 
@@ -160,17 +152,6 @@ impl TryFrom<&RawRequest> for InquiryRequest {
             phone: Phone::parse(&raw.text_or_number("phone", None)?)?,
         })
     }
-}
-
-/// A well-formed collect.
-#[derive(Debug, Clone)]
-pub struct CollectRequest {
-    pub control_number: ControlNumber,
-    pub amount: Amount,
-    pub phone: Phone,
-    pub receipt_number: ReceiptNumber,
-    pub collected_at: DateTime<FixedOffset>,
-    pub pay_channel: PayChannel,
 }
 
 impl TryFrom<&RawRequest> for CollectRequest {

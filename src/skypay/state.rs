@@ -26,4 +26,3 @@ pub struct SkyPayState {
     pub bills: BillReader,
     pub config: Arc<SkyPayConfig>,
 }
-

@@ -7,7 +7,7 @@ use collector::config::Settings;
 use collector::db;
 
 pub use super::TestDb;
-use collector::server::{Api, AppState};
+use collector::http::{Api, AppState};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;

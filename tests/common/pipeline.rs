@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use collector::config::parse_schedule;
 use collector::domain::OverpaymentPolicy;
-use collector::outbox::relay::{self, RelayConfig};
-use collector::skypay::collect::{record, CollectOutcome};
+use collector::payments::collect::{record, CollectOutcome};
+use collector::skypay::answer::Answer;
 use collector::skypay::request::{CollectRequest, RawRequest};
 use lapin::options::QueueDeclareOptions;
 use lapin::types::FieldTable;
@@ -19,6 +19,7 @@ use workers::broker;
 use workers::consumer::Worker;
 use workers::core_client::CoreClient;
 use workers::fake_core::{self, FakeCore, Switches};
+use workers::relay::{self, RelayConfig};
 use workers::topology::Topology;
 
 pub use super::{amqp_url, TestDb};
@@ -168,9 +169,16 @@ impl Pipeline {
         });
         let raw = RawRequest::parse(body.to_string().as_bytes()).unwrap();
         let request = CollectRequest::try_from(&raw).unwrap();
-        match record(&self.db.pool, &request, OverpaymentPolicy::Refuse, body)
-            .await
-            .unwrap()
+        let policy = OverpaymentPolicy::Refuse;
+        match record(
+            &self.db.pool,
+            &request,
+            policy,
+            body,
+            Answer::describe_refusal,
+        )
+        .await
+        .unwrap()
         {
             CollectOutcome::Recorded(id) => id,
             other => panic!("collect not recorded: {other:?}"),

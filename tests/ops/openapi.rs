@@ -18,8 +18,8 @@ async fn every_documented_operation_is_served_by_its_listener() {
         .await
         .unwrap();
     assert_eq!(doc["openapi"], "3.0.3");
-    assert_eq!(doc, collector::openapi::document());
-    let operations = collector::openapi::operations();
+    assert_eq!(doc, collector::http::openapi::document());
+    let operations = collector::http::openapi::operations();
     assert!(operations.len() >= 18, "{operations:?}");
     for (listener, method, path) in operations {
         let concrete = path.replace("{controlNumber}", "SKY0100000001").replace(

@@ -5,7 +5,6 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use collector::outbox::{adopter, sweeper};
 use futures::StreamExt;
 use lapin::options::{
     BasicConsumeOptions, BasicNackOptions, BasicQosOptions, ExchangeDeclareOptions,
@@ -16,6 +15,7 @@ use lapin::{BasicProperties, ExchangeKind};
 use workers::broker;
 use workers::fake_core::Switches;
 use workers::topology::{Legacy, DELIVERY_LIMIT};
+use workers::{adopter, sweeper};
 
 use crate::common::pipeline::*;
 

@@ -4,9 +4,9 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use collector::outbox::relay::purge_published;
 use sqlx::{Connection, Executor, PgConnection};
 use workers::fake_core::Switches;
+use workers::relay::purge_published;
 
 use crate::common::pipeline::*;
 

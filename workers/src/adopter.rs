@@ -9,6 +9,12 @@
 //! dropped (nothing is dead). An unreadable message, or one of no known collection, is passed
 //! on to `{p}.dead` as it is, for a person.
 
+use crate::broker::{backoff, confirm_channel, connect_with_backoff};
+use crate::collection::CollectionStatus;
+use crate::consumer::DISPATCH_HEADER;
+use crate::message::PaymentEvent;
+use crate::publish::publish_confirmed;
+use crate::topology::{header_int, header_str, Topology, DEAD_KEY, DELIVERY_LIMIT};
 use anyhow::Context;
 use futures::StreamExt;
 use lapin::message::Delivery;
@@ -18,12 +24,6 @@ use lapin::{BasicProperties, Channel, Connection};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
-use crate::broker::{backoff, confirm_channel, connect_with_backoff};
-use crate::collection::CollectionStatus;
-use crate::consumer::DISPATCH_HEADER;
-use crate::message::PaymentEvent;
-use crate::publish::publish_confirmed;
-use crate::topology::{header_int, header_str, Topology, DEAD_KEY, DELIVERY_LIMIT};
 
 /// What became of one adopted message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -203,9 +203,7 @@ impl Worker {
                 return Ok(Handled::DeadLettered);
             }
             // Posted, discarded, or waiting for a person as a dead letter.
-            Some(status) if !status.is_pending() => {
-                return Ok(Handled::Skipped)
-            }
+            Some(status) if !status.is_pending() => return Ok(Handled::Skipped),
             Some(_) => {}
         }
         if current
@@ -246,15 +244,8 @@ impl Worker {
                 })
                 .await?;
                 let key = Topology::retry_key(tier);
-                self.publish(
-                    channel,
-                    &key,
-                    data,
-                    headers,
-                    Some(i64::from(next)),
-                    &reason,
-                )
-                .await?;
+                self.publish(channel, &key, data, headers, Some(i64::from(next)), &reason)
+                    .await?;
                 tracing::info!(collection = %id, attempt, tier, %reason, "retry scheduled");
                 Ok(Handled::Retried)
             }

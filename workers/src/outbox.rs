@@ -2,12 +2,12 @@
 //! collection it announces (published to RabbitMQ afterwards by `relay`), and the re-sends
 //! from the database (the sweeper's rescues, ops' replays).
 
+use crate::message::{PaymentEvent, MANILA};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
 use uuid::Uuid;
-use crate::message::{PaymentEvent, MANILA};
 
 /// Writes the event in the caller's transaction. A trigger raises `NOTIFY collector_outbox`,
 /// delivered when (and only if) the transaction commits.

@@ -9,6 +9,10 @@
 
 use std::time::{Duration, Instant};
 
+use crate::broker::{backoff, confirm_channel, connect_with_backoff};
+use crate::consumer::{ATTEMPT_HEADER, DISPATCH_HEADER, OUTBOX_HEADER};
+use crate::publish::publish_confirmed;
+use crate::topology::{Topology, POSTING_KEY};
 use anyhow::Context;
 use futures::future::join_all;
 use lapin::types::{AMQPValue, FieldTable};
@@ -17,10 +21,6 @@ use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
-use crate::broker::{backoff, confirm_channel, connect_with_backoff};
-use crate::consumer::{ATTEMPT_HEADER, DISPATCH_HEADER, OUTBOX_HEADER};
-use crate::publish::publish_confirmed;
-use crate::topology::{Topology, POSTING_KEY};
 
 /// The channel `NOTIFY` uses (see the outbox trigger in the migrations).
 pub const NOTIFY_CHANNEL: &str = "collector_outbox";

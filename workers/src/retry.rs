@@ -142,7 +142,9 @@ mod tests {
         for tiers in 0..8usize {
             let schedule = secs(&vec![1; tiers]);
             let retries = (0..20)
-                .take_while(|&a| matches!(decide(a, transient(), &schedule), Decision::Retry { .. }))
+                .take_while(|&a| {
+                    matches!(decide(a, transient(), &schedule), Decision::Retry { .. })
+                })
                 .count();
             assert_eq!(retries, tiers);
         }

@@ -15,13 +15,12 @@
 
 use std::time::Duration;
 
+use crate::topology::Topology;
 use anyhow::Context;
 use serde_json::json;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
-use crate::topology::Topology;
-
 
 /// Actor of the sweeper's events and audit lines.
 pub const ACTOR: &str = "sweeper";
@@ -133,11 +132,10 @@ pub async fn rescue(pool: &PgPool, config: &SweeperConfig) -> anyhow::Result<Vec
 /// The posting queue as the broker sees it: ready messages and consumers; `None` when the
 /// broker cannot tell us.
 async fn posting_queue(amqp_url: &str, topology: &Topology) -> Option<(u32, u32)> {
-    let connection =
-        tokio::time::timeout(Duration::from_secs(5), crate::broker::connect(amqp_url))
-            .await
-            .ok()?
-            .ok()?;
+    let connection = tokio::time::timeout(Duration::from_secs(5), crate::broker::connect(amqp_url))
+        .await
+        .ok()?
+        .ok()?;
     let found = crate::topology::inspect(&connection, &topology.posting_queue()).await;
     crate::broker::close(connection, "sweeper").await;
     found

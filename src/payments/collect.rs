@@ -1,4 +1,4 @@
-//! `collectionCollect`: one transaction, then the answer.
+//! `collectionCollect`: the cashier took the cash. One transaction, then the outcome.
 //!
 //! The repeat check, the bill lock, the rule, and the writes (collection, bill, outbox event,
 //! flags; or the refusal and its flag) all happen in one transaction. `1000` is returned only
@@ -13,13 +13,11 @@ use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::answer::{Answer, Code};
-use super::request::CollectRequest;
 use crate::db::flags::{FlagKind, NewFlag};
 use crate::db::refusals::NewRefusal;
 use crate::db::{self, collections::Collection};
 use crate::domain::{
-    decide_collect, mask, CollectRefusal, OverpaymentPolicy, DOUBLE_PAYMENT_WINDOW,
+    decide_collect, mask, CollectRefusal, CollectRequest, OverpaymentPolicy, DOUBLE_PAYMENT_WINDOW,
 };
 use workers::message::PaymentEvent;
 
@@ -32,60 +30,25 @@ pub enum CollectOutcome {
     Refused(CollectRefusal),
 }
 
-impl CollectOutcome {
-    pub fn answer(&self) -> Answer {
-        match self {
-            CollectOutcome::Recorded(_) => Answer::success(),
-            CollectOutcome::Repeated(_) => Answer::new(
-                Code::InvalidOrCollected,
-                "The transaction has been collected",
-            ),
-            CollectOutcome::Refused(CollectRefusal::AlreadyPaid) => {
-                Answer::new(Code::AlreadyPaid, "Transactions has been paid")
-            }
-            CollectOutcome::Refused(CollectRefusal::AmountNotAcceptable(why)) => Answer::new(
-                Code::AmountNotAcceptable,
-                format!("amount not acceptable: {why}"),
-            ),
-            CollectOutcome::Refused(CollectRefusal::NotCollectable(why)) => Answer::new(
-                Code::NotCollectable,
-                format!("control number not collectable: {why}"),
-            ),
-        }
-    }
-}
+/// How the wire answers a refusal: its response code and description, recorded with the
+/// refused collect so that ops see what SkyPay was told (`skypay::answer::describe_refusal`).
+pub type Describe = fn(&CollectRefusal) -> (&'static str, String);
 
-/// Records the collect and answers. Never fails: a database error is `-1009`.
+/// Records the collect in one transaction and says what became of it. `Err` when the
+/// database failed and nothing was recorded (or, after a lost commit answer, nobody can tell).
+/// `request` is the request as received (credentials removed), kept with a refusal.
 #[tracing::instrument(skip_all, fields(
     control_number = %req.control_number,
     receipt = %req.receipt_number,
     channel = req.pay_channel.code(),
     phone = %mask::phone(req.phone.as_str()),
 ))]
-pub async fn collect(
-    pool: &PgPool,
-    req: &CollectRequest,
-    policy: OverpaymentPolicy,
-    request: serde_json::Value,
-) -> Answer {
-    match record(pool, req, policy, request).await {
-        Ok(outcome) => {
-            tracing::info!(outcome = ?outcome, "collect answered");
-            outcome.answer()
-        }
-        Err(e) => {
-            tracing::error!(error = %format_args!("{e:#}"), "collect failed; answered -1009");
-            Answer::unexpected()
-        }
-    }
-}
-
-/// The transaction. Public so that tests can drive it without HTTP.
 pub async fn record(
     pool: &PgPool,
     req: &CollectRequest,
     policy: OverpaymentPolicy,
     request: serde_json::Value,
+    describe: Describe,
 ) -> anyhow::Result<CollectOutcome> {
     let mut tx = pool.begin().await.context("Failed to begin transaction")?;
     let channel = req.pay_channel.code();
@@ -101,7 +64,7 @@ pub async fn record(
     let accepted = match decide_collect(bill.as_ref(), req.amount, policy) {
         Ok(accepted) => accepted,
         Err(refusal) => {
-            record_refusal(&mut tx, req, &refusal, request).await?;
+            record_refusal(&mut tx, req, &refusal, request, describe).await?;
             tx.commit().await.context("Failed to commit")?;
             return Ok(CollectOutcome::Refused(refusal));
         }
@@ -263,11 +226,12 @@ async fn record_refusal(
     req: &CollectRequest,
     refusal: &CollectRefusal,
     request: serde_json::Value,
+    describe: Describe,
 ) -> anyhow::Result<()> {
-    let answer = CollectOutcome::Refused(refusal.clone()).answer();
+    let (response_code, reason) = describe(refusal);
     let refusal = NewRefusal {
-        response_code: answer.response_code,
-        reason: &answer.response_description,
+        response_code,
+        reason: &reason,
         control_number: Some(req.control_number.as_str()),
         receipt_number: Some(req.receipt_number.as_str()),
         pay_channel: Some(req.pay_channel.code()),
@@ -304,7 +268,8 @@ pub async fn refused_with_flag(
 /// `Err` when it could not be recorded, so the caller answers `-1009` and SkyPay retries.
 pub async fn record_invalid(
     pool: &PgPool,
-    answer: &Answer,
+    response_code: &str,
+    reason: &str,
     request: serde_json::Value,
 ) -> anyhow::Result<()> {
     let mut tx = pool.begin().await.context("Failed to begin transaction")?;
@@ -312,8 +277,8 @@ pub async fn record_invalid(
     let control = text("controlNumber").or_else(|| text("contractNumber"));
     let receipt = text("receiptNumber");
     let refusal = NewRefusal {
-        response_code: answer.response_code,
-        reason: &answer.response_description,
+        response_code,
+        reason,
         control_number: control.as_deref(),
         receipt_number: receipt.as_deref(),
         request: request.clone(),
