@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::{payloads, scratch_queue};
+use super::fixtures::{payloads, scratch_queue};
 use crate::cpu;
 
 /// A bare consumer. With `post`, it is a bare worker: each delivery is read as the payment

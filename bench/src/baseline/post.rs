@@ -7,7 +7,7 @@ use std::time::Instant;
 use futures::future::join_all;
 use serde_json::json;
 
-use super::payloads;
+use super::fixtures::payloads;
 use crate::cpu;
 
 pub async fn post(

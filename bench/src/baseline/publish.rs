@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::{payloads, scratch_queue};
+use super::fixtures::{payloads, scratch_queue};
 
 pub async fn publish(
     amqp: &str,
