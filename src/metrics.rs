@@ -43,6 +43,8 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sqlx::PgPool;
 use workers::topology::Topology;
 
+use crate::db;
+
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
 /// Installs the process-wide recorder on first use.
@@ -186,33 +188,14 @@ pub async fn render(pool: &PgPool, amqp: Option<(&str, &Topology)>) -> String {
 }
 
 async fn database_gauges(pool: &PgPool) -> anyhow::Result<()> {
-    let (backlog, oldest): (i64, Option<f64>) = sqlx::query_as(
-        "SELECT count(*), extract(epoch FROM now() - min(created_at))::float8 FROM outbox WHERE published_at IS NULL",
-    )
-    .fetch_one(pool)
-    .await
-    .context("Failed to read outbox backlog")?;
+    let (backlog, oldest) = db::stats::outbox_backlog(pool).await?;
     metrics::gauge!("collector_outbox_backlog").set(backlog as f64);
     metrics::gauge!("collector_outbox_oldest_unpublished_seconds").set(oldest.unwrap_or(0.0));
-    let flags: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT k.kind, count(f.id) FROM unnest(ARRAY['replay','conflict','suspected_double_payment', \
-             'refused_collect','overpayment','core_duplicate']) AS k(kind) \
-         LEFT JOIN flags f ON f.kind = k.kind AND f.status = 'open' GROUP BY k.kind",
-    )
-    .fetch_all(pool)
-    .await
-    .context("Failed to count open flags")?;
+    let flags = db::stats::open_flags_by_kind(pool).await?;
     for (kind, n) in flags {
         metrics::gauge!("collector_open_flags", "kind" => kind).set(n as f64);
     }
-    let statuses: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT s.status, count(c.id) FROM unnest(ARRAY['recorded','published','retrying','posted', \
-             'dead_lettered','replayed','discarded']) AS s(status) \
-         LEFT JOIN collections c ON c.status = s.status GROUP BY s.status",
-    )
-    .fetch_all(pool)
-    .await
-    .context("Failed to count collections")?;
+    let statuses = db::stats::collections_by_status(pool).await?;
     for (status, n) in statuses {
         metrics::gauge!("collector_collections", "status" => status).set(n as f64);
     }

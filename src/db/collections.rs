@@ -4,8 +4,10 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
-use sqlx::{PgConnection, PgExecutor};
+use sqlx::{PgConnection, PgExecutor, PgPool};
 use uuid::Uuid;
+
+use crate::domain::CollectionStatus;
 
 /// A collection about to be recorded.
 #[derive(Debug, Clone)]
@@ -164,6 +166,80 @@ pub async fn committed(
             .context("Failed to look up the collection")?;
     tx.rollback().await.context("Failed to roll back")?;
     Ok(exists)
+}
+
+/// The status of each of `ids` that is a collection at all.
+pub async fn statuses(
+    pool: &PgPool,
+    ids: &[Uuid],
+) -> anyhow::Result<Vec<(Uuid, CollectionStatus)>> {
+    sqlx::query_as("SELECT id, status FROM collections WHERE id = ANY($1)")
+        .bind(ids)
+        .fetch_all(pool)
+        .await
+        .context("Failed to read collection statuses")
+}
+
+/// Collections by receipt (optionally on one channel), control number or id: every one given
+/// must match. Oldest first, at most 500.
+pub async fn search(
+    pool: &PgPool,
+    receipt: Option<&str>,
+    channel: Option<i32>,
+    control_number: Option<&str>,
+    id: Option<Uuid>,
+) -> anyhow::Result<Vec<Collection>> {
+    sqlx::query_as(
+        "SELECT id, control_number, loan_ref, pay_channel, receipt_number, amount, phone, collected_at, \
+             status, attempts, last_error, core_reference, published_at, posted_at, dead_lettered_at, \
+             created_at, updated_at \
+         FROM collections \
+         WHERE ($1::text IS NULL OR receipt_number = $1) AND ($2::int IS NULL OR pay_channel = $2) \
+           AND ($3::text IS NULL OR control_number = $3) AND ($4::uuid IS NULL OR id = $4) \
+         ORDER BY created_at, id LIMIT 500",
+    )
+    .bind(receipt)
+    .bind(channel)
+    .bind(control_number)
+    .bind(id)
+    .fetch_all(pool)
+    .await
+    .map_err(anyhow::Error::from)
+}
+
+/// Who discarded collection `id`, and why (both `None` unless it was discarded).
+pub async fn discard_note(
+    pool: &PgPool,
+    id: Uuid,
+) -> anyhow::Result<(Option<String>, Option<String>)> {
+    sqlx::query_as("SELECT discarded_by, discard_reason FROM collections WHERE id = $1")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .map_err(anyhow::Error::from)
+}
+
+/// An event in a collection's history.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    pub event: String,
+    pub attempt: Option<i32>,
+    pub detail: Option<String>,
+    pub actor: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// The events recorded for collection `id` (`collection_events`), in order.
+pub async fn events(pool: &PgPool, id: Uuid) -> anyhow::Result<Vec<Event>> {
+    sqlx::query_as(
+        "SELECT event, attempt, detail, actor, created_at AS at FROM collection_events \
+         WHERE collection_id = $1 ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await
+    .map_err(anyhow::Error::from)
 }
 
 pub use workers::store::record_event;

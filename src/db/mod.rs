@@ -4,8 +4,10 @@
 pub mod audit;
 pub mod bills;
 pub mod collections;
+pub mod dead_letters;
 pub mod flags;
 pub mod refusals;
+pub mod stats;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -1,5 +1,5 @@
 //! The OpenAPI 3.0 document of both listeners, served at `GET /openapi.json` on the admin
-//! listener. A test compares its operations with the routers (tests/api/openapi.rs), so a
+//! listener. A test compares its operations with the routers (tests/ops/openapi.rs), so a
 //! route added without documentation fails the build's tests.
 
 use serde_json::{json, Value};

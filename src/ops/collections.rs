@@ -1,25 +1,17 @@
 //! "Did this borrower's payment reach the ledger?": collections by receipt or control number,
 //! each with its history (every attempt, error and ops action, with times).
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::table;
 use super::OpsError;
+use crate::db;
 use crate::db::collections::Collection;
 use crate::domain::{format_money, ControlNumber};
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-#[serde(rename_all = "camelCase")]
-pub struct Event {
-    pub event: String,
-    pub attempt: Option<i32>,
-    pub detail: Option<String>,
-    pub actor: Option<String>,
-    pub at: DateTime<Utc>,
-}
+pub use crate::db::collections::Event;
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -50,22 +42,14 @@ pub async fn find(pool: &PgPool, lookup: &Lookup) -> Result<Vec<CollectionHistor
             "give a receipt, a control number or an id".into(),
         ));
     }
-    let rows: Vec<Collection> = sqlx::query_as(
-        "SELECT id, control_number, loan_ref, pay_channel, receipt_number, amount, phone, collected_at, \
-             status, attempts, last_error, core_reference, published_at, posted_at, dead_lettered_at, \
-             created_at, updated_at \
-         FROM collections \
-         WHERE ($1::text IS NULL OR receipt_number = $1) AND ($2::int IS NULL OR pay_channel = $2) \
-           AND ($3::text IS NULL OR control_number = $3) AND ($4::uuid IS NULL OR id = $4) \
-         ORDER BY created_at, id LIMIT 500",
+    let rows = db::collections::search(
+        pool,
+        lookup.receipt.as_deref(),
+        lookup.channel,
+        control.as_deref(),
+        lookup.id,
     )
-    .bind(&lookup.receipt)
-    .bind(lookup.channel)
-    .bind(&control)
-    .bind(lookup.id)
-    .fetch_all(pool)
-    .await
-    .map_err(anyhow::Error::from)?;
+    .await?;
     let mut out = Vec::with_capacity(rows.len());
     for collection in rows {
         out.push(history(pool, collection).await?);
@@ -74,12 +58,7 @@ pub async fn find(pool: &PgPool, lookup: &Lookup) -> Result<Vec<CollectionHistor
 }
 
 async fn history(pool: &PgPool, collection: Collection) -> Result<CollectionHistory, OpsError> {
-    let (discarded_by, discard_reason): (Option<String>, Option<String>) =
-        sqlx::query_as("SELECT discarded_by, discard_reason FROM collections WHERE id = $1")
-            .bind(collection.id)
-            .fetch_one(pool)
-            .await
-            .map_err(anyhow::Error::from)?;
+    let (discarded_by, discard_reason) = db::collections::discard_note(pool, collection.id).await?;
     let mut history = vec![Event {
         event: "recorded".into(),
         attempt: None,
@@ -101,14 +80,7 @@ async fn history(pool: &PgPool, collection: Collection) -> Result<CollectionHist
             at,
         });
     }
-    let events: Vec<Event> = sqlx::query_as(
-        "SELECT event, attempt, detail, actor, created_at AS at FROM collection_events \
-         WHERE collection_id = $1 ORDER BY id",
-    )
-    .bind(collection.id)
-    .fetch_all(pool)
-    .await
-    .map_err(anyhow::Error::from)?;
+    let events = db::collections::events(pool, collection.id).await?;
     history.extend(events);
     // "recorded" comes first by definition: a relay's transaction (which stamps
     // `published_at`) may begin a moment before the collect's commit it then reads.

@@ -5,9 +5,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use chrono::{DateTime, Utc};
 use lapin::options::{BasicAckOptions, BasicGetOptions, BasicNackOptions};
-use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::json;
 use sqlx::PgPool;
@@ -20,56 +18,10 @@ use super::OpsError;
 use crate::db;
 use crate::domain::{format_money, CollectionStatus};
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-#[serde(rename_all = "camelCase")]
-pub struct DeadLetter {
-    pub collection_id: Uuid,
-    pub receipt_number: String,
-    pub pay_channel: i32,
-    pub control_number: String,
-    #[serde(serialize_with = "crate::domain::amount::serialize_money")]
-    pub amount: Decimal,
-    pub attempts: i32,
-    pub reason: Option<String>,
-    pub dead_lettered_at: Option<DateTime<Utc>>,
-}
-
-/// Which dead letters: every filter given must match.
-#[derive(Debug, Clone, Default)]
-pub struct Filter {
-    pub ids: Option<Vec<Uuid>>,
-    /// Case-insensitive substring of the reason.
-    pub reason: Option<String>,
-    pub control_number: Option<String>,
-    /// Dead-lettered at least this long ago.
-    pub older_than: Option<Duration>,
-}
+pub use crate::db::dead_letters::{DeadLetter, Filter};
 
 pub async fn list(pool: &PgPool, filter: &Filter) -> anyhow::Result<Vec<DeadLetter>> {
-    let older = filter
-        .older_than
-        .map(|d| format!("{} seconds", d.as_secs()));
-    let reason = filter
-        .reason
-        .as_ref()
-        .map(|r| format!("%{}%", r.replace('%', "\\%").replace('_', "\\_")));
-    sqlx::query_as(
-        "SELECT id AS collection_id, receipt_number, pay_channel, control_number, amount, attempts, \
-             last_error AS reason, dead_lettered_at \
-         FROM collections WHERE status = 'dead_lettered' AND dead_lettered_at IS NOT NULL \
-           AND ($1::uuid[] IS NULL OR id = ANY($1)) \
-           AND ($2::text IS NULL OR last_error ILIKE $2) \
-           AND ($3::text IS NULL OR control_number = upper(trim($3))) \
-           AND ($4::interval IS NULL OR dead_lettered_at <= now() - $4::interval) \
-         ORDER BY dead_lettered_at, id LIMIT 10000",
-    )
-    .bind(&filter.ids)
-    .bind(reason)
-    .bind(&filter.control_number)
-    .bind(older)
-    .fetch_all(pool)
-    .await
-    .context("Failed to list dead letters")
+    db::dead_letters::list(pool, filter).await
 }
 
 pub async fn show(pool: &PgPool, id: Uuid) -> Result<DeadLetter, OpsError> {
@@ -88,12 +40,7 @@ pub async fn statuses(
     pool: &PgPool,
     ids: &[Uuid],
 ) -> anyhow::Result<std::collections::HashMap<Uuid, CollectionStatus>> {
-    let rows: Vec<(Uuid, CollectionStatus)> =
-        sqlx::query_as("SELECT id, status FROM collections WHERE id = ANY($1)")
-            .bind(ids)
-            .fetch_all(pool)
-            .await
-            .context("Failed to read collection statuses")?;
+    let rows = db::collections::statuses(pool, ids).await?;
     Ok(rows.into_iter().collect())
 }
 
@@ -143,17 +90,7 @@ async fn replay_one(
     let mut tx = pool.begin().await.context("Failed to begin transaction")?;
     // A new message generation from the first attempt: a stale copy of the dead letter that
     // is still travelling (the broker's own dead letter, say) is dropped by the worker.
-    let replayed = sqlx::query(
-        "UPDATE collections SET status = 'replayed', replayed_at = now(), dispatch = dispatch + 1, \
-             next_attempt = 0, next_due_at = now(), updated_at = now() \
-         WHERE id = $1 AND status = 'dead_lettered'",
-    )
-    .bind(id)
-    .execute(&mut *tx)
-    .await
-    .context("Failed to mark collection replayed")?
-    .rows_affected()
-        == 1;
+    let replayed = db::dead_letters::mark_replayed(&mut tx, id).await?;
     if !replayed {
         return Ok(false);
     }
@@ -189,18 +126,7 @@ pub async fn discard(
     for letter in list(pool, filter).await? {
         let id = letter.collection_id;
         let mut tx = pool.begin().await.map_err(anyhow::Error::from)?;
-        let changed = sqlx::query(
-            "UPDATE collections SET status = 'discarded', discarded_at = now(), discarded_by = $2, \
-                 discard_reason = $3, updated_at = now() WHERE id = $1 AND status = 'dead_lettered'",
-        )
-        .bind(id)
-        .bind(actor)
-        .bind(reason)
-        .execute(&mut *tx)
-        .await
-        .map_err(anyhow::Error::from)?
-        .rows_affected()
-            == 1;
+        let changed = db::dead_letters::mark_discarded(&mut tx, id, actor, reason).await?;
         if changed {
             db::collections::record_event(&mut tx, id, "discarded", actor, Some(reason)).await?;
             db::audit::record(

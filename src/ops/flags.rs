@@ -1,38 +1,15 @@
 //! Flags: repeated receipts, suspected double payments, refused collects, overpayments and
 //! core duplicates, listed for review and resolved with a note.
 
-use chrono::{DateTime, Utc};
-use serde::Serialize;
 use serde_json::json;
 use sqlx::PgPool;
-use uuid::Uuid;
 
 use super::table;
 use super::OpsError;
 use crate::db;
 use crate::domain::FlagKind;
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-#[serde(rename_all = "camelCase")]
-pub struct Flag {
-    pub id: i64,
-    pub kind: String,
-    pub status: String,
-    pub collection_id: Option<Uuid>,
-    pub refused_collect_id: Option<i64>,
-    pub control_number: Option<String>,
-    pub receipt_number: Option<String>,
-    pub pay_channel: Option<i32>,
-    pub details: serde_json::Value,
-    pub resolved_by: Option<String>,
-    pub resolved_at: Option<DateTime<Utc>>,
-    pub resolution_note: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
-
-const COLUMNS: &str =
-    "id, kind, status, collection_id, refused_collect_id, control_number, receipt_number, \
-    pay_channel, details, resolved_by, resolved_at, resolution_note, created_at";
+pub use crate::db::flags::Flag;
 
 /// Flags of `kind` (any if `None`) in `status` (`open`, `resolved`, or any if `None`).
 pub async fn list(
@@ -54,17 +31,7 @@ pub async fn list(
             return Err(OpsError::BadRequest("status is open or resolved".into()));
         }
     }
-    let sql = format!(
-        "SELECT {COLUMNS} FROM flags WHERE ($1::text IS NULL OR kind = $1) AND ($2::text IS NULL OR status = $2) \
-         ORDER BY id LIMIT $3"
-    );
-    Ok(sqlx::query_as(&sql)
-        .bind(kind)
-        .bind(status)
-        .bind(limit.clamp(1, 10_000))
-        .fetch_all(pool)
-        .await
-        .map_err(anyhow::Error::from)?)
+    Ok(db::flags::list(pool, kind, status, limit).await?)
 }
 
 /// Resolves an open flag, keeping who and why; written to the audit log.
@@ -76,23 +43,9 @@ pub async fn resolve(pool: &PgPool, id: i64, actor: &str, note: &str) -> Result<
         ));
     }
     let mut tx = pool.begin().await.map_err(anyhow::Error::from)?;
-    let sql = format!(
-        "UPDATE flags SET status = 'resolved', resolved_by = $2, resolved_at = now(), resolution_note = $3, \
-             updated_at = now() WHERE id = $1 AND status = 'open' RETURNING {COLUMNS}"
-    );
-    let flag: Option<Flag> = sqlx::query_as(&sql)
-        .bind(id)
-        .bind(actor)
-        .bind(note)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(anyhow::Error::from)?;
+    let flag = db::flags::resolve(&mut tx, id, actor, note).await?;
     let Some(flag) = flag else {
-        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM flags WHERE id = $1)")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(anyhow::Error::from)?;
+        let exists = db::flags::exists(&mut tx, id).await?;
         return Err(if exists {
             OpsError::Conflict(format!("flag {id} is already resolved"))
         } else {
