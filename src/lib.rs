@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod ops;
 pub mod outbox;
+pub mod run;
 pub mod server;
 pub mod skypay;
 pub mod telemetry;

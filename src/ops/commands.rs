@@ -142,7 +142,7 @@ async fn all_ids_done(
 }
 
 pub async fn reconcile(settings: &Settings, pool: &PgPool) -> anyhow::Result<usize> {
-    let topology = crate::cli::topology(settings);
+    let topology = crate::run::topology(settings);
     dlq::reconcile_queue(pool, settings.require_amqp_url()?, &topology).await
 }
 

@@ -1,4 +1,4 @@
-//! What each process subcommand does, so that `main.rs` stays a dispatcher.
+//! What each process subcommand does, so that [`crate::cli`] stays a dispatcher.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
