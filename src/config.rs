@@ -1,12 +1,21 @@
-//! Settings, read from environment variables exactly as README.md's table names them.
+//! Settings: one clap definition per setting, read from its environment variable or its flag.
 //!
-//! Every value is checked at start-up: a bad value anywhere, or a missing value that the
-//! chosen command needs, stops the process with a message that names the variable. Secrets
-//! (`ADMIN_TOKEN`, SkyPay keys, `CORE_LOAN_TOKEN`) are wrapped so that `Debug` never prints them.
+//! [`Settings`] is a clap [`Args`] struct that `collector::cli::Cli` flattens (global, so a flag
+//! may follow the subcommand too). Each field names its variable (`env`), its default and its
+//! help, which is also what README.md's configuration table shows (`collector config-table`
+//! prints it; a test checks the README against it). Every value goes through [`setting`]: it
+//! is trimmed, checked, and a bad one stops start-up with a [`ConfigError`] that names the
+//! variable. A missing value that the chosen command needs is reported the same way by the
+//! `require_*` accessors. A variable set to an empty value counts as unset. Secrets
+//! (`ADMIN_TOKEN`, SkyPay keys, `CORE_LOAN_TOKEN`) are wrapped so that `Debug` never prints
+//! them, and `--help` never shows their values.
 
+use std::ffi::OsStr;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use clap::builder::TypedValueParser;
+use clap::{Arg, Args, Command, FromArgMatches};
 use ipnet::IpNet;
 
 use crate::domain::OverpaymentPolicy;
@@ -14,19 +23,27 @@ use crate::skypay::auth::Credential;
 use workers::sweeper::SweeperConfig;
 
 /// A configuration problem, naming the variable at fault.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("configuration error: {var}: {reason}")]
 pub struct ConfigError {
-    pub var: &'static str,
+    pub var: String,
     pub reason: String,
 }
 
 impl ConfigError {
-    fn new(var: &'static str, reason: impl Into<String>) -> Self {
+    pub fn new(var: impl Into<String>, reason: impl Into<String>) -> Self {
         Self {
-            var,
+            var: var.into(),
             reason: reason.into(),
         }
+    }
+
+    /// The configuration error behind a clap error: a value that a setting refused (see
+    /// [`setting`]). `None` for clap's own errors (an unknown flag, `--help`, …).
+    pub fn from_clap(error: &clap::Error) -> Option<Self> {
+        std::error::Error::source(error)?
+            .downcast_ref::<ConfigError>()
+            .cloned()
     }
 }
 
@@ -55,149 +72,172 @@ pub enum LogFormat {
     Json,
 }
 
-/// All settings. Values that only some commands need are `Option`s, required through the
-/// `require_*` accessors so that the error still names the variable.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub database_url: Option<String>,
-    /// Connections each process may open (`DATABASE_POOL_SIZE`, default 20; the SkyPay API
-    /// adds the bill reader's 2). Several processes share Postgres' `max_connections` (100 by
-    /// default): size them to fit.
-    pub database_pool_size: u32,
-    pub amqp_url: Option<String>,
-    pub amqp_prefix: String,
-    pub core_loan_url: Option<String>,
-    pub core_loan_token: Option<Secret>,
-    pub listen_addr: SocketAddr,
-    pub admin_listen_addr: SocketAddr,
-    pub admin_token: Option<Secret>,
-    pub credentials: Vec<Credential>,
-    pub allowed_ips: Option<Vec<IpNet>>,
-    pub trusted_proxies: Vec<IpNet>,
-    pub require_encryption: bool,
-    pub overpayment: OverpaymentPolicy,
-    pub retry_schedule: Vec<Duration>,
-    /// The sweeper's interval, graces and look-back (`SWEEPER_*`).
-    pub sweeper: SweeperConfig,
-    pub log_format: LogFormat,
-    /// `RUST_LOG`, checked: a filter that does not parse stops start-up rather than being
-    /// replaced by the default without a word.
-    pub log_filter: String,
-}
-
 /// The log filter when `RUST_LOG` is unset.
 pub const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn,lapin=warn,tower_http=info";
 
 /// The smallest admin token we accept: long enough not to be guessed.
 const MIN_ADMIN_TOKEN_LEN: usize = 16;
 
+// All settings. Values that only some commands need are `Option`s, required through the
+// `require_*` accessors so that the error still names the variable.
+//
+// Each argument's flag is its variable in lower case with dashes, and its `value_name` is the
+// variable itself (so `--help` and clap's own messages show it; `setting` names it from
+// there when no `env` is attached, as in `Settings::from_lookup`). The doc comments are the
+// help, and README.md's table: one paragraph each. The `std::vec::Vec` spelling keeps clap
+// from reading a list as a repeated flag: each of those is one comma-separated value. (Plain
+// comments here: clap would take a doc comment for the `collector --help` text.)
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Settings (each also an environment variable)")]
+pub struct Settings {
+    /// Postgres URL (postgres://…); every command but `topology migrate` needs it.
+    #[arg(long, env = "DATABASE_URL", value_name = "DATABASE_URL", global = true,
+          hide_env_values = true, value_parser = setting(parse_postgres_url))]
+    pub database_url: Option<String>,
+    /// Connections each process may open, 1–500 (a process that serves the SkyPay API opens 2
+    /// more, for the batched inquiry read); all processes together must fit Postgres'
+    /// `max_connections` (100 by default).
+    #[arg(long, env = "DATABASE_POOL_SIZE", value_name = "DATABASE_POOL_SIZE", global = true,
+          default_value = "20", value_parser = setting(parse_pool_size))]
+    pub database_pool_size: u32,
+    /// RabbitMQ URL (amqp:// or amqps://); the relay, the workers, the sweeper and the commands
+    /// that touch queues need it.
+    #[arg(long, env = "AMQP_URL", value_name = "AMQP_URL", global = true,
+          hide_env_values = true, value_parser = setting(parse_amqp_url))]
+    pub amqp_url: Option<String>,
+    /// Prefix of every exchange and queue name: at most 100 of `A-Z a-z 0-9 . _ -`.
+    #[arg(long, env = "AMQP_PREFIX", value_name = "AMQP_PREFIX", global = true,
+          default_value = "collector", value_parser = setting(parse_prefix))]
+    pub amqp_prefix: String,
+    /// Base URL of the core loan system (`POST {url}/payments`); the workers need it
+    /// (`collector all` runs a fake one without it).
+    #[arg(long, env = "CORE_LOAN_URL", value_name = "CORE_LOAN_URL", global = true,
+          value_parser = setting(parse_http_url))]
+    pub core_loan_url: Option<String>,
+    /// Bearer token sent to the core loan system, if set.
+    #[arg(long, env = "CORE_LOAN_TOKEN", value_name = "CORE_LOAN_TOKEN", global = true,
+          hide_env_values = true, value_parser = setting(parse_secret))]
+    pub core_loan_token: Option<Secret>,
+    /// SkyPay API listener.
+    #[arg(long, env = "LISTEN_ADDR", value_name = "LISTEN_ADDR", global = true,
+          default_value = "0.0.0.0:8080", value_parser = setting(parse_addr))]
+    pub listen_addr: SocketAddr,
+    /// Admin API listener (keep it private).
+    #[arg(long, env = "ADMIN_LISTEN_ADDR", value_name = "ADMIN_LISTEN_ADDR", global = true,
+          default_value = "127.0.0.1:9090", value_parser = setting(parse_addr))]
+    pub admin_listen_addr: SocketAddr,
+    /// Bearer token of the admin API, at least 16 characters; `serve` and `all` need it.
+    #[arg(long, env = "ADMIN_TOKEN", value_name = "ADMIN_TOKEN", global = true,
+          hide_env_values = true, value_parser = setting(parse_admin_token))]
+    pub admin_token: Option<Secret>,
+    /// `user:key[,user:key…]`, several at once during a key rotation; `serve` and `all` need
+    /// one.
+    #[arg(long = "skypay-credentials", env = "SKYPAY_CREDENTIALS",
+          value_name = "SKYPAY_CREDENTIALS", global = true, hide_env_values = true,
+          default_value = "", hide_default_value = true,
+          value_parser = setting(parse_credentials))]
+    pub credentials: std::vec::Vec<Credential>,
+    /// CIDRs allowed to call the SkyPay API (unset: any); others get `-1001`.
+    #[arg(long = "skypay-allowed-ips", env = "SKYPAY_ALLOWED_IPS",
+          value_name = "SKYPAY_ALLOWED_IPS", global = true, value_parser = setting(parse_cidrs))]
+    pub allowed_ips: Option<std::vec::Vec<IpNet>>,
+    /// CIDRs whose `X-Forwarded-For` is believed.
+    #[arg(long, env = "TRUSTED_PROXIES", value_name = "TRUSTED_PROXIES", global = true,
+          default_value = "", hide_default_value = true, value_parser = setting(parse_cidrs))]
+    pub trusted_proxies: std::vec::Vec<IpNet>,
+    /// `true` refuses plain bodies with `-1001` (production).
+    #[arg(long = "skypay-require-encryption", env = "SKYPAY_REQUIRE_ENCRYPTION",
+          value_name = "SKYPAY_REQUIRE_ENCRYPTION", global = true, default_value = "false",
+          action = clap::ArgAction::Set, value_parser = setting(parse_bool))]
+    pub require_encryption: bool,
+    /// `refuse`, or `accept`: take collects above the balance and flag `overpayment`.
+    #[arg(long, env = "OVERPAYMENT", value_name = "OVERPAYMENT", global = true,
+          default_value = "refuse", value_parser = setting(parse_overpayment))]
+    pub overpayment: OverpaymentPolicy,
+    /// Delay of each retry tier of the posting pipeline, 1 to 20 of them.
+    #[arg(long, env = "RETRY_SCHEDULE", value_name = "RETRY_SCHEDULE", global = true,
+          default_value = "10s,1m,5m,30m,2h,6h", value_parser = setting(parse_schedule))]
+    pub retry_schedule: std::vec::Vec<Duration>,
+    /// The sweeper's interval, graces and look-back (`SWEEPER_*`).
+    #[command(flatten)]
+    pub sweeper: SweeperArgs,
+    /// `text` or `json`; text is coloured only when stdout is a terminal (and `NO_COLOR` is
+    /// unset).
+    #[arg(long, env = "LOG_FORMAT", value_name = "LOG_FORMAT", global = true,
+          default_value = "text", value_parser = setting(parse_log_format))]
+    pub log_format: LogFormat,
+    /// Log filter (`info`, `warn,collector=debug`, …); one that does not parse stops start-up.
+    #[arg(long = "rust-log", env = "RUST_LOG", value_name = "RUST_LOG", global = true,
+          default_value = DEFAULT_LOG_FILTER, value_parser = setting(parse_log_filter))]
+    pub log_filter: String,
+}
+
+// The sweeper's settings as clap arguments; `SweeperConfig` (whose `batch` is no setting)
+// is built from them. (A plain comment: clap would take a doc comment for `--help`'s.)
+#[derive(Debug, Clone, Args)]
+pub struct SweeperArgs {
+    /// How often the sweeper (in the relay process) looks for payments whose message is
+    /// overdue.
+    #[arg(long, env = "SWEEPER_INTERVAL", value_name = "SWEEPER_INTERVAL", global = true,
+          default_value = "30s", value_parser = setting(parse_duration))]
+    sweeper_interval: Duration,
+    /// A published payment with no outcome this long after its publication counts as lost and
+    /// is re-sent from the database (never while the posting queue holds a backlog: the
+    /// sweeper waits for the workers to catch up first).
+    #[arg(long, env = "SWEEPER_PUBLISHED_GRACE", value_name = "SWEEPER_PUBLISHED_GRACE",
+          global = true, default_value = "10m", value_parser = setting(parse_duration))]
+    sweeper_published_grace: Duration,
+    /// The same, counted from the end of the payment's retry tier.
+    #[arg(long, env = "SWEEPER_RETRY_GRACE", value_name = "SWEEPER_RETRY_GRACE", global = true,
+          default_value = "10m", value_parser = setting(parse_duration))]
+    sweeper_retry_grace: Duration,
+    /// The sweeper looks at payments created or replayed within this window.
+    #[arg(long, env = "SWEEPER_LOOKBACK", value_name = "SWEEPER_LOOKBACK", global = true,
+          default_value = "14d", value_parser = setting(parse_duration))]
+    sweeper_lookback: Duration,
+}
+
+impl SweeperArgs {
+    /// The sweeper's configuration (its batch size is no setting).
+    pub fn config(&self) -> SweeperConfig {
+        SweeperConfig {
+            interval: self.sweeper_interval,
+            published_grace: self.sweeper_published_grace,
+            retry_grace: self.sweeper_retry_grace,
+            lookback: self.sweeper_lookback,
+            batch: SweeperConfig::default().batch,
+        }
+    }
+}
+
 impl Settings {
-    /// Reads the process environment.
+    /// Reads the process environment alone (no command line).
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
-    /// Reads settings through `lookup`, so tests can pass a map instead of the environment.
-    /// Empty values count as unset.
+    /// Reads settings through `lookup` instead of the environment (tests pass a map), with
+    /// the same definitions: each variable that `lookup` gives a non-blank value becomes its
+    /// flag. Empty values count as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let database_url = get("DATABASE_URL");
-        if let Some(url) = &database_url {
-            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-                return Err(ConfigError::new(
-                    "DATABASE_URL",
-                    "must start with postgres://",
-                ));
+        let command = Settings::augment_args(Command::new("settings").no_binary_name(true));
+        let mut args = Vec::new();
+        for arg in command.get_arguments() {
+            let (Some(var), Some(long)) = (arg.get_env().and_then(OsStr::to_str), arg.get_long())
+            else {
+                continue;
+            };
+            if let Some(value) = lookup(var).filter(|v| !v.trim().is_empty()) {
+                args.push(format!("--{long}={value}"));
             }
         }
-        let amqp_url = get("AMQP_URL");
-        if let Some(url) = &amqp_url {
-            if !(url.starts_with("amqp://") || url.starts_with("amqps://")) {
-                return Err(ConfigError::new(
-                    "AMQP_URL",
-                    "must start with amqp:// or amqps://",
-                ));
-            }
-        }
-        let core_loan_url = get("CORE_LOAN_URL").map(|u| u.trim_end_matches('/').to_owned());
-        if let Some(url) = &core_loan_url {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(ConfigError::new(
-                    "CORE_LOAN_URL",
-                    "must start with http:// or https://",
-                ));
-            }
-        }
-        let admin_token = get("ADMIN_TOKEN").map(Secret::new);
-        if let Some(token) = &admin_token {
-            if token.expose().len() < MIN_ADMIN_TOKEN_LEN {
-                return Err(ConfigError::new(
-                    "ADMIN_TOKEN",
-                    format!("must be at least {MIN_ADMIN_TOKEN_LEN} characters"),
-                ));
-            }
-        }
-        Ok(Self {
-            database_url,
-            amqp_url,
-            amqp_prefix: parse_prefix(get("AMQP_PREFIX"))?,
-            database_pool_size: parse_pool_size(get("DATABASE_POOL_SIZE"))?,
-            core_loan_url,
-            core_loan_token: get("CORE_LOAN_TOKEN").map(Secret::new),
-            listen_addr: parse_addr("LISTEN_ADDR", get("LISTEN_ADDR"), "0.0.0.0:8080")?,
-            admin_listen_addr: parse_addr(
-                "ADMIN_LISTEN_ADDR",
-                get("ADMIN_LISTEN_ADDR"),
-                "127.0.0.1:9090",
-            )?,
-            admin_token,
-            credentials: match get("SKYPAY_CREDENTIALS") {
-                Some(raw) => parse_credentials(&raw)?,
-                None => Vec::new(),
-            },
-            allowed_ips: get("SKYPAY_ALLOWED_IPS")
-                .map(|raw| parse_cidrs("SKYPAY_ALLOWED_IPS", &raw))
-                .transpose()?,
-            trusted_proxies: get("TRUSTED_PROXIES")
-                .map(|raw| parse_cidrs("TRUSTED_PROXIES", &raw))
-                .transpose()?
-                .unwrap_or_default(),
-            require_encryption: parse_bool(
-                "SKYPAY_REQUIRE_ENCRYPTION",
-                get("SKYPAY_REQUIRE_ENCRYPTION"),
-            )?,
-            overpayment: match get("OVERPAYMENT").as_deref() {
-                None | Some("refuse") => OverpaymentPolicy::Refuse,
-                Some("accept") => OverpaymentPolicy::Accept,
-                Some(other) => {
-                    return Err(ConfigError::new(
-                        "OVERPAYMENT",
-                        format!("must be `refuse` or `accept`, not `{other}`"),
-                    ))
-                }
-            },
-            retry_schedule: parse_schedule(
-                get("RETRY_SCHEDULE")
-                    .as_deref()
-                    .unwrap_or("10s,1m,5m,30m,2h,6h"),
-            )?,
-            sweeper: parse_sweeper(&get)?,
-            log_format: match get("LOG_FORMAT").as_deref() {
-                None | Some("text") => LogFormat::Text,
-                Some("json") => LogFormat::Json,
-                Some(other) => {
-                    return Err(ConfigError::new(
-                        "LOG_FORMAT",
-                        format!("must be `text` or `json`, not `{other}`"),
-                    ))
-                }
-            },
-            log_filter: parse_log_filter(get("RUST_LOG"))?,
-        })
+        let matches = without_env(command)
+            .try_get_matches_from(args)
+            .map_err(|e| {
+                ConfigError::from_clap(&e)
+                    .unwrap_or_else(|| ConfigError::new("settings", e.to_string()))
+            })?;
+        Self::from_arg_matches(&matches).map_err(|e| ConfigError::new("settings", e.to_string()))
     }
 
     pub fn require_database_url(&self) -> Result<&str, ConfigError> {
@@ -233,26 +273,152 @@ impl Settings {
     }
 }
 
-fn parse_log_filter(raw: Option<String>) -> Result<String, ConfigError> {
-    let Some(raw) = raw else {
-        return Ok(DEFAULT_LOG_FILTER.to_owned());
+/// Every argument of `command` and its subcommands that an environment variable can set, once
+/// per variable (the first definition met), in the order of the definitions.
+pub fn env_args(command: &Command) -> Vec<&Arg> {
+    fn walk<'a>(command: &'a Command, out: &mut Vec<&'a Arg>) {
+        for arg in command.get_arguments() {
+            if let Some(var) = arg.get_env() {
+                if !out.iter().any(|seen| seen.get_env() == Some(var)) {
+                    out.push(arg);
+                }
+            }
+        }
+        for sub in command.get_subcommands() {
+            walk(sub, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(command, &mut out);
+    out
+}
+
+/// `command` (and its subcommands) with no argument read from the process environment: for
+/// parsing a command line alone ([`Settings::from_lookup`], tests).
+pub fn without_env(command: Command) -> Command {
+    command
+        .mut_args(|arg| arg.env(None::<&'static str>))
+        .mut_subcommands(without_env)
+}
+
+/// The value parser of every setting: trims the value, parses it with `parse` (which says
+/// what is wrong), and names the setting's variable in the error, a [`ConfigError`] that
+/// [`ConfigError::from_clap`] gets back out of clap's error. The variable is the argument's
+/// `env`, or else its `value_name`.
+pub fn setting<T>(parse: fn(&str) -> Result<T, String>) -> Setting<T> {
+    Setting(parse)
+}
+
+/// See [`setting`].
+pub struct Setting<T>(fn(&str) -> Result<T, String>);
+
+impl<T> Clone for Setting<T> {
+    fn clone(&self) -> Self {
+        Self(self.0)
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> TypedValueParser for Setting<T> {
+    type Value = T;
+
+    fn parse_ref(&self, cmd: &Command, arg: Option<&Arg>, value: &OsStr) -> Result<T, clap::Error> {
+        let var = variable(arg);
+        let parse = self.0;
+        // `try_map` makes clap's value-validation error, with the `ConfigError` as its source.
+        let named = move |value: std::ffi::OsString| {
+            let raw = value
+                .to_str()
+                .ok_or_else(|| ConfigError::new(var.clone(), "is not valid UTF-8"))?;
+            parse(raw.trim()).map_err(|reason| ConfigError::new(var.clone(), reason))
+        };
+        clap::builder::OsStringValueParser::new()
+            .try_map(named)
+            .parse_ref(cmd, arg, value)
+    }
+}
+
+fn variable(arg: Option<&Arg>) -> String {
+    let Some(arg) = arg else {
+        return "(unnamed setting)".to_owned();
     };
-    match tracing_subscriber::EnvFilter::try_new(&raw) {
-        Ok(_) => Ok(raw),
-        Err(e) => Err(ConfigError::new(
-            "RUST_LOG",
-            format!("`{raw}` is not a log filter like `info` or `info,collector=debug` ({e})"),
+    arg.get_env()
+        .and_then(OsStr::to_str)
+        .or_else(|| arg.get_value_names()?.first().map(|name| name.as_str()))
+        .unwrap_or_else(|| arg.get_id().as_str())
+        .to_owned()
+}
+
+// The parsers: each takes the trimmed value and says what is wrong with it, without the
+// variable (which `setting` adds) and without echoing a secret.
+
+fn parse_postgres_url(raw: &str) -> Result<String, String> {
+    if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+        Ok(raw.to_owned())
+    } else {
+        Err("must start with postgres://".to_owned())
+    }
+}
+
+fn parse_amqp_url(raw: &str) -> Result<String, String> {
+    if raw.starts_with("amqp://") || raw.starts_with("amqps://") {
+        Ok(raw.to_owned())
+    } else {
+        Err("must start with amqp:// or amqps://".to_owned())
+    }
+}
+
+/// An http(s) base URL, without its trailing `/`.
+fn parse_http_url(raw: &str) -> Result<String, String> {
+    if raw.starts_with("http://") || raw.starts_with("https://") {
+        Ok(raw.trim_end_matches('/').to_owned())
+    } else {
+        Err("must start with http:// or https://".to_owned())
+    }
+}
+
+fn parse_secret(raw: &str) -> Result<Secret, String> {
+    Ok(Secret::new(raw))
+}
+
+fn parse_admin_token(raw: &str) -> Result<Secret, String> {
+    if raw.len() < MIN_ADMIN_TOKEN_LEN {
+        return Err(format!("must be at least {MIN_ADMIN_TOKEN_LEN} characters"));
+    }
+    Ok(Secret::new(raw))
+}
+
+fn parse_log_filter(raw: &str) -> Result<String, String> {
+    match tracing_subscriber::EnvFilter::try_new(raw) {
+        Ok(_) => Ok(raw.to_owned()),
+        Err(e) => Err(format!(
+            "`{raw}` is not a log filter like `info` or `info,collector=debug` ({e})"
         )),
+    }
+}
+
+fn parse_log_format(raw: &str) -> Result<LogFormat, String> {
+    match raw {
+        "text" => Ok(LogFormat::Text),
+        "json" => Ok(LogFormat::Json),
+        other => Err(format!("must be `text` or `json`, not `{other}`")),
+    }
+}
+
+fn parse_overpayment(raw: &str) -> Result<OverpaymentPolicy, String> {
+    match raw {
+        "refuse" => Ok(OverpaymentPolicy::Refuse),
+        "accept" => Ok(OverpaymentPolicy::Accept),
+        other => Err(format!("must be `refuse` or `accept`, not `{other}`")),
     }
 }
 
 /// `WORKER_PREFETCH` / `--prefetch`: messages a worker holds at once, 1 to 65535. Zero used to
 /// become 1 without a word.
 pub fn parse_prefetch(raw: &str) -> Result<u16, String> {
-    match raw.trim().parse::<u16>() {
+    match raw.parse::<u16>() {
         Ok(n) if n >= 1 => Ok(n),
         _ => Err(format!(
-            "WORKER_PREFETCH (--prefetch) must be a whole number from 1 to 65535, not `{raw}`"
+            "must be a whole number from 1 to 65535, not `{raw}`"
         )),
     }
 }
@@ -260,155 +426,108 @@ pub fn parse_prefetch(raw: &str) -> Result<u16, String> {
 /// `CORE_LOAN_TIMEOUT_SECS` / `--core-timeout-secs`: one call to the core loan system, 1 to
 /// 600 seconds. Zero used to become 1 without a word.
 pub fn parse_core_timeout(raw: &str) -> Result<u64, String> {
-    match raw.trim().parse::<u64>() {
+    match raw.parse::<u64>() {
         Ok(n) if (1..=600).contains(&n) => Ok(n),
         _ => Err(format!(
-            "CORE_LOAN_TIMEOUT_SECS (--core-timeout-secs) must be a whole number of seconds from 1 to 600, not `{raw}`"
+            "must be a whole number of seconds from 1 to 600, not `{raw}`"
         )),
     }
 }
 
-fn parse_prefix(raw: Option<String>) -> Result<String, ConfigError> {
-    let prefix = raw.unwrap_or_else(|| "collector".to_owned());
-    let ok = prefix.len() <= 100
-        && prefix
+fn parse_prefix(raw: &str) -> Result<String, String> {
+    let ok = raw.len() <= 100
+        && raw
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if ok {
-        Ok(prefix)
+        Ok(raw.to_owned())
     } else {
-        Err(ConfigError::new(
-            "AMQP_PREFIX",
-            "must be at most 100 of [A-Za-z0-9._-]",
-        ))
+        Err("must be at most 100 of [A-Za-z0-9._-]".to_owned())
     }
 }
 
-fn parse_pool_size(raw: Option<String>) -> Result<u32, ConfigError> {
-    let Some(raw) = raw else { return Ok(20) };
+fn parse_pool_size(raw: &str) -> Result<u32, String> {
     match raw.parse::<u32>() {
         Ok(n) if (1..=500).contains(&n) => Ok(n),
-        _ => Err(ConfigError::new(
-            "DATABASE_POOL_SIZE",
-            format!("`{raw}` is not a whole number from 1 to 500"),
-        )),
+        _ => Err(format!("`{raw}` is not a whole number from 1 to 500")),
     }
 }
 
-fn parse_addr(
-    var: &'static str,
-    raw: Option<String>,
-    default: &str,
-) -> Result<SocketAddr, ConfigError> {
-    let raw = raw.unwrap_or_else(|| default.to_owned());
+/// A socket address like `0.0.0.0:8080`.
+pub fn parse_addr(raw: &str) -> Result<SocketAddr, String> {
     raw.parse()
-        .map_err(|_| ConfigError::new(var, format!("`{raw}` is not an address like 0.0.0.0:8080")))
+        .map_err(|_| format!("`{raw}` is not an address like 0.0.0.0:8080"))
 }
 
-fn parse_bool(var: &'static str, raw: Option<String>) -> Result<bool, ConfigError> {
-    match raw.as_deref().map(str::to_ascii_lowercase).as_deref() {
-        None | Some("false") | Some("0") | Some("no") => Ok(false),
-        Some("true") | Some("1") | Some("yes") => Ok(true),
-        Some(other) => Err(ConfigError::new(
-            var,
-            format!("must be true or false, not `{other}`"),
-        )),
+/// `true`/`false`, `1`/`0` or `yes`/`no`, in any case: the settings' one boolean parser.
+pub fn parse_bool(raw: &str) -> Result<bool, String> {
+    match raw.to_ascii_lowercase().as_str() {
+        "false" | "0" | "no" => Ok(false),
+        "true" | "1" | "yes" => Ok(true),
+        other => Err(format!("must be true or false, not `{other}`")),
     }
 }
 
-/// `user:key[,user:key…]`. The user name is everything before the first `:`.
-fn parse_credentials(raw: &str) -> Result<Vec<Credential>, ConfigError> {
-    let var = "SKYPAY_CREDENTIALS";
+/// `user:key[,user:key…]`. The user name is everything before the first `:`. Empty: none.
+/// Errors say which entry is wrong, never what it holds.
+fn parse_credentials(raw: &str) -> Result<Vec<Credential>, String> {
+    if raw.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut out: Vec<Credential> = Vec::new();
     for (i, pair) in raw.split(',').map(str::trim).enumerate() {
         let n = i + 1;
         let (user, key) = pair
             .split_once(':')
-            .ok_or_else(|| ConfigError::new(var, format!("entry {n} is not user:key")))?;
+            .ok_or_else(|| format!("entry {n} is not user:key"))?;
         let (user, key) = (user.trim(), key.trim());
         if user.is_empty() || user.chars().count() > 50 {
-            return Err(ConfigError::new(
-                var,
-                format!("entry {n}: user must be 1–50 characters"),
-            ));
+            return Err(format!("entry {n}: user must be 1–50 characters"));
         }
         if key.is_empty() || key.chars().count() > 255 {
-            return Err(ConfigError::new(
-                var,
-                format!("entry {n}: key must be 1–255 characters"),
-            ));
+            return Err(format!("entry {n}: key must be 1–255 characters"));
         }
         out.push(Credential::new(user, key));
     }
     Ok(out)
 }
 
-fn parse_cidrs(var: &'static str, raw: &str) -> Result<Vec<IpNet>, ConfigError> {
+/// Comma-separated IP addresses or CIDRs.
+fn parse_cidrs(raw: &str) -> Result<Vec<IpNet>, String> {
     raw.split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|s| {
             s.parse::<IpNet>()
                 .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
-                .map_err(|_| ConfigError::new(var, format!("`{s}` is not an IP address or CIDR")))
+                .map_err(|_| format!("`{s}` is not an IP address or CIDR"))
         })
         .collect()
 }
 
-fn parse_sweeper(get: &dyn Fn(&str) -> Option<String>) -> Result<SweeperConfig, ConfigError> {
-    let defaults = SweeperConfig::default();
-    let setting = |var: &'static str, default: Duration| match get(var) {
-        None => Ok(default),
-        Some(raw) => parse_duration(&raw).ok_or_else(|| {
-            ConfigError::new(
-                var,
-                format!("`{raw}` is not a duration like 30s, 10m, 2h, 14d"),
-            )
-        }),
-    };
-    Ok(SweeperConfig {
-        interval: setting("SWEEPER_INTERVAL", defaults.interval)?,
-        published_grace: setting("SWEEPER_PUBLISHED_GRACE", defaults.published_grace)?,
-        retry_grace: setting("SWEEPER_RETRY_GRACE", defaults.retry_grace)?,
-        lookback: setting("SWEEPER_LOOKBACK", defaults.lookback)?,
-        batch: defaults.batch,
-    })
-}
-
-/// `10s,1m,5m,30m,2h,6h`: each tier's delay, in order.
-pub fn parse_schedule(raw: &str) -> Result<Vec<Duration>, ConfigError> {
-    let var = "RETRY_SCHEDULE";
+/// `10s,1m,5m,30m,2h,6h`: each tier's delay, in order; 1 to 20 of them.
+pub fn parse_schedule(raw: &str) -> Result<Vec<Duration>, String> {
     let tiers: Vec<Duration> = raw
         .split(',')
         .map(str::trim)
-        .map(|item| {
-            parse_duration(item).ok_or_else(|| {
-                ConfigError::new(
-                    var,
-                    format!("`{item}` is not a duration like 500ms, 10s, 1m, 2h"),
-                )
-            })
-        })
+        .map(parse_duration)
         .collect::<Result<_, _>>()?;
     if tiers.is_empty() || tiers.len() > 20 {
-        return Err(ConfigError::new(var, "must list 1 to 20 delays"));
+        return Err("must list 1 to 20 delays".to_owned());
     }
     Ok(tiers)
 }
 
-fn parse_duration(item: &str) -> Option<Duration> {
-    let split = item.find(|c: char| !c.is_ascii_digit())?;
-    let (number, unit) = item.split_at(split);
-    let n: u64 = number.parse().ok()?;
-    let d = match unit {
-        "ms" => Duration::from_millis(n),
-        "s" => Duration::from_secs(n),
-        "m" => Duration::from_secs(n.checked_mul(60)?),
-        "h" => Duration::from_secs(n.checked_mul(3600)?),
-        "d" => Duration::from_secs(n.checked_mul(86_400)?),
-        _ => return None,
-    };
-    (!d.is_zero()).then_some(d)
+/// A positive duration: a whole number and one of `ms`, `s`, `m`, `h`, `d` (`500ms`, `30s`,
+/// `10m`, `2h`, `14d`): the settings' one duration parser.
+pub fn parse_duration(raw: &str) -> Result<Duration, String> {
+    match crate::domain::duration::parse(raw) {
+        None => Err(format!(
+            "`{raw}` is not a duration like 500ms, 30s, 10m, 2h, 14d"
+        )),
+        Some(d) if d.is_zero() => Err(format!("`{raw}` is zero: a duration must be positive")),
+        Some(d) => Ok(d),
+    }
 }
 
 #[cfg(test)]
@@ -424,8 +543,23 @@ mod tests {
         Settings::from_lookup(|k| map.get(k).cloned())
     }
 
+    /// `raw` through `parser` as the value of a setting named `var` (by its `value_name`).
+    fn parse_as<T: Clone + Send + Sync + 'static>(
+        var: &'static str,
+        parser: Setting<T>,
+        raw: &str,
+    ) -> Result<T, ConfigError> {
+        let command = Command::new("t")
+            .no_binary_name(true)
+            .arg(Arg::new("x").long("x").value_name(var).value_parser(parser));
+        let matches = command
+            .try_get_matches_from([format!("--x={raw}")])
+            .map_err(|e| ConfigError::from_clap(&e).expect("a ConfigError"))?;
+        Ok(matches.get_one::<T>("x").unwrap().clone())
+    }
+
     #[test]
-    fn defaults_follow_product_md() {
+    fn defaults_are_the_documented_ones() {
         let s = load(&[]).unwrap();
         assert_eq!(s.listen_addr.to_string(), "0.0.0.0:8080");
         assert_eq!(s.admin_listen_addr.to_string(), "127.0.0.1:9090");
@@ -435,7 +569,39 @@ mod tests {
         assert_eq!(s.overpayment, OverpaymentPolicy::Refuse);
         assert_eq!(s.retry_schedule.len(), 6);
         assert_eq!(s.retry_schedule[5], Duration::from_secs(6 * 3600));
-        assert_eq!(s.sweeper, SweeperConfig::default());
+        assert_eq!(s.sweeper.config(), SweeperConfig::default());
+        assert_eq!(s.log_format, LogFormat::Text);
+        assert!(s.credentials.is_empty() && s.trusted_proxies.is_empty());
+        assert!(s.allowed_ips.is_none() && s.database_url.is_none());
+    }
+
+    #[test]
+    fn empty_values_count_as_unset() {
+        let s = load(&[
+            ("DATABASE_URL", ""),
+            ("LOG_FORMAT", "  "),
+            ("DATABASE_POOL_SIZE", ""),
+            ("SKYPAY_ALLOWED_IPS", ""),
+            ("SWEEPER_INTERVAL", ""),
+        ])
+        .unwrap();
+        assert!(s.database_url.is_none() && s.allowed_ips.is_none());
+        assert_eq!(s.log_format, LogFormat::Text);
+        assert_eq!(s.database_pool_size, 20);
+        assert_eq!(s.sweeper.config(), SweeperConfig::default());
+    }
+
+    #[test]
+    fn values_are_trimmed() {
+        let s = load(&[
+            ("DATABASE_URL", " postgres://x/y "),
+            ("CORE_LOAN_URL", "http://core/ "),
+            ("LOG_FORMAT", " json"),
+        ])
+        .unwrap();
+        assert_eq!(s.database_url.as_deref(), Some("postgres://x/y"));
+        assert_eq!(s.core_loan_url.as_deref(), Some("http://core"));
+        assert_eq!(s.log_format, LogFormat::Json);
     }
 
     #[test]
@@ -447,10 +613,11 @@ mod tests {
             ("SWEEPER_LOOKBACK", "3d"),
         ])
         .unwrap();
-        assert_eq!(s.sweeper.interval, Duration::from_secs(5));
-        assert_eq!(s.sweeper.published_grace, Duration::from_secs(120));
-        assert_eq!(s.sweeper.retry_grace, Duration::from_secs(3600));
-        assert_eq!(s.sweeper.lookback, Duration::from_secs(3 * 86_400));
+        assert_eq!(s.sweeper.config().interval, Duration::from_secs(5));
+        assert_eq!(s.sweeper.config().published_grace, Duration::from_secs(120));
+        assert_eq!(s.sweeper.config().retry_grace, Duration::from_secs(3600));
+        assert_eq!(s.sweeper.config().lookback, Duration::from_secs(3 * 86_400));
+        assert_eq!(s.sweeper.config().batch, SweeperConfig::default().batch);
     }
 
     #[test]
@@ -486,6 +653,40 @@ mod tests {
     }
 
     #[test]
+    fn secrets_are_not_in_errors() {
+        for (var, value) in [
+            ("ADMIN_TOKEN", "short-secret"),
+            (
+                "SKYPAY_CREDENTIALS",
+                "App@skypay:KEY-SECRET,broken-KEY-SECRET",
+            ),
+        ] {
+            let err = load(&[(var, value)]).unwrap_err().to_string();
+            assert!(!err.contains("SECRET") && !err.contains("secret"), "{err}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_value_that_is_not_utf8_is_named() {
+        use std::os::unix::ffi::OsStrExt;
+        let command = Command::new("t").no_binary_name(true).arg(
+            Arg::new("x")
+                .long("x")
+                .value_name("DATABASE_URL")
+                .value_parser(setting(parse_postgres_url)),
+        );
+        let err = command
+            .try_get_matches_from([OsStr::new("--x"), OsStr::from_bytes(b"postgres://\xff")])
+            .unwrap_err();
+        let err = ConfigError::from_clap(&err).expect("a ConfigError");
+        assert_eq!(
+            (err.var.as_str(), err.reason.as_str()),
+            ("DATABASE_URL", "is not valid UTF-8")
+        );
+    }
+
+    #[test]
     fn log_filter_is_checked_and_defaults() {
         assert_eq!(load(&[]).unwrap().log_filter, DEFAULT_LOG_FILTER);
         let s = load(&[("RUST_LOG", "warn,collector=debug")]).unwrap();
@@ -497,10 +698,11 @@ mod tests {
 
     #[test]
     fn core_timeout_is_1_to_600_seconds() {
-        assert_eq!(parse_core_timeout("1"), Ok(1));
-        assert_eq!(parse_core_timeout("600"), Ok(600));
+        let parse = |raw| parse_as("CORE_LOAN_TIMEOUT_SECS", setting(parse_core_timeout), raw);
+        assert_eq!(parse("1").unwrap(), 1);
+        assert_eq!(parse("600").unwrap(), 600);
         for bad in ["0", "601", "-1", "", "10s"] {
-            let err = parse_core_timeout(bad).unwrap_err();
+            let err = parse(bad).unwrap_err().to_string();
             assert!(
                 err.contains("CORE_LOAN_TIMEOUT_SECS") && err.contains("1 to 600"),
                 "{bad}: {err}"
@@ -510,16 +712,30 @@ mod tests {
 
     #[test]
     fn prefetch_is_1_to_65535() {
-        assert_eq!(parse_prefetch("1"), Ok(1));
-        assert_eq!(parse_prefetch("32"), Ok(32));
-        assert_eq!(parse_prefetch("65535"), Ok(65535));
+        let parse = |raw| parse_as("WORKER_PREFETCH", setting(parse_prefetch), raw);
+        assert_eq!(parse("1").unwrap(), 1);
+        assert_eq!(parse("32").unwrap(), 32);
+        assert_eq!(parse("65535").unwrap(), 65535);
         for bad in ["0", "65536", "-1", "", "ten", "1.5"] {
-            let err = parse_prefetch(bad).unwrap_err();
+            let err = parse(bad).unwrap_err().to_string();
             assert!(
                 err.contains("WORKER_PREFETCH") && err.contains("1 to 65535"),
                 "{bad}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn durations_and_booleans() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("14d"), Ok(Duration::from_secs(14 * 86_400)));
+        for bad in ["0s", "5", "s", "2w", "1.5h", "-1s", "99999999999999999999d"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        for (raw, value) in [("TRUE", true), ("yes", true), ("1", true), ("No", false)] {
+            assert_eq!(parse_bool(raw), Ok(value), "{raw}");
+        }
+        assert!(parse_bool("").is_err());
     }
 
     #[test]
@@ -541,7 +757,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(s.credentials.len(), 2);
-        assert_eq!(s.allowed_ips.unwrap().len(), 2);
+        assert_eq!(s.allowed_ips.clone().unwrap().len(), 2);
         assert_eq!(
             s.retry_schedule,
             vec![Duration::from_millis(100), Duration::from_secs(1)]
@@ -551,5 +767,40 @@ mod tests {
             !printed.contains("KEY-1"),
             "keys must not appear in Debug output"
         );
+        let printed = format!("{s:?}");
+        assert!(!printed.contains("KEY-1"), "nor in the settings' Debug");
+    }
+
+    #[test]
+    fn every_setting_names_its_variable_and_hides_secrets() {
+        let command = Settings::augment_args(Command::new("settings"));
+        for arg in command.get_arguments() {
+            let var = arg
+                .get_env()
+                .and_then(OsStr::to_str)
+                .expect("every setting has a variable");
+            let names = arg.get_value_names().unwrap_or_default();
+            assert_eq!(
+                names.first().map(|n| n.as_str()),
+                Some(var),
+                "value_name of {var}"
+            );
+            let flag = var.to_ascii_lowercase().replace('_', "-");
+            assert_eq!(arg.get_long(), Some(flag.as_str()), "the flag of {var}");
+            assert!(arg.is_global_set(), "{var} is global");
+            let secret = matches!(
+                var,
+                "ADMIN_TOKEN"
+                    | "SKYPAY_CREDENTIALS"
+                    | "CORE_LOAN_TOKEN"
+                    | "DATABASE_URL"
+                    | "AMQP_URL"
+            );
+            assert_eq!(
+                arg.is_hide_env_values_set(),
+                secret,
+                "hide_env_values of {var}"
+            );
+        }
     }
 }

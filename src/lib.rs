@@ -10,5 +10,6 @@ pub mod http;
 pub mod metrics;
 pub mod ops;
 pub mod payments;
+pub mod run;
 pub mod skypay;
 pub mod telemetry;

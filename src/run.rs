@@ -1,4 +1,4 @@
-//! What each process subcommand does, so that `main.rs` stays a dispatcher.
+//! What each process subcommand does, so that [`crate::cli`] stays a dispatcher.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -180,7 +180,7 @@ fn spawn_relay(
 ) -> anyhow::Result<()> {
     let amqp_url = settings.require_amqp_url()?.to_owned();
     let topology = topology(settings);
-    let sweeper = settings.sweeper.clone();
+    let sweeper = settings.sweeper.config();
     // What each of the three tasks takes with it.
     let parts = || {
         (
@@ -351,14 +351,22 @@ pub async fn sweep(settings: &Settings, once: bool) -> anyhow::Result<()> {
     let topology = topology(settings);
     if once {
         let pool = connect_checked(settings).await?;
-        let overdue = sweeper::overdue(&pool, &settings.sweeper).await?;
-        let rescued = sweeper::sweep(&pool, &amqp_url, &topology, &settings.sweeper).await?;
+        let overdue = sweeper::overdue(&pool, &settings.sweeper.config()).await?;
+        let rescued =
+            sweeper::sweep(&pool, &amqp_url, &topology, &settings.sweeper.config()).await?;
         println!("{overdue} collection(s) overdue; {rescued} re-sent from the database");
         return Ok(());
     }
     let pool = connect(settings)?;
     let shutdown = shutdown_on_signal();
-    sweeper::run(pool, amqp_url, topology, settings.sweeper.clone(), shutdown).await;
+    sweeper::run(
+        pool,
+        amqp_url,
+        topology,
+        settings.sweeper.config(),
+        shutdown,
+    )
+    .await;
     Ok(())
 }
 
