@@ -3,7 +3,11 @@
 use clap::Subcommand;
 
 use crate::config::Settings;
-use crate::ops::commands as c;
+use sqlx::PgPool;
+
+use super::output::{acting, print};
+use super::table;
+use crate::ops::{bills, import};
 use crate::run::connect_checked;
 
 #[derive(Debug, Subcommand)]
@@ -37,9 +41,95 @@ pub async fn run(settings: &Settings, command: BillsCommand) -> anyhow::Result<(
         BillsCommand::Show {
             control_number,
             json,
-        } => c::bills_show(&pool, &control_number, json).await,
+        } => bills_show(&pool, &control_number, json).await,
         BillsCommand::Import { file, actor, json } => {
-            c::bills_import(&pool, &file, &c::actor(actor), json).await
+            bills_import(&pool, &file, &acting(actor), json).await
         }
     }
+}
+
+pub async fn bills_show(pool: &PgPool, control_number: &str, json: bool) -> anyhow::Result<()> {
+    let bill = bills::show(pool, control_number).await?;
+    print(json, &bill, || {
+        let value = serde_json::to_value(&bill).unwrap_or_default();
+        let s = |k: &str| value[k].as_str().unwrap_or("").to_owned();
+        let mut out = format!(
+            "bill {}  loan {}  due {}  outstanding {}  status {}  partial {}\n",
+            s("controlNumber"),
+            s("loanRef"),
+            s("amountDue"),
+            s("outstanding"),
+            s("status"),
+            value["allowPartial"]
+        );
+        let rows: Vec<Vec<String>> = value["collections"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| {
+                let f = |k: &str| {
+                    c[k].as_str()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| c[k].to_string())
+                };
+                vec![
+                    f("receiptNumber"),
+                    f("payChannel"),
+                    f("amount"),
+                    f("status"),
+                    f("collectedAt"),
+                ]
+            })
+            .collect();
+        out.push_str(&table::render(
+            &["RECEIPT", "CHANNEL", "AMOUNT", "STATUS", "COLLECTED AT"],
+            &rows,
+        ));
+        out
+    })
+}
+
+pub async fn bills_import(
+    pool: &PgPool,
+    path: &std::path::Path,
+    actor: &str,
+    json: bool,
+) -> anyhow::Result<()> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
+    let outcomes = import::import(pool, file, actor).await?;
+    let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
+    if json {
+        let rows: Vec<serde_json::Value> = outcomes
+            .iter()
+            .map(|o| match &o.result {
+                Ok(done) => serde_json::json!({ "line": o.line, "controlNumber": o.control_number, "result": done }),
+                Err(e) => serde_json::json!({ "line": o.line, "controlNumber": o.control_number, "error": e }),
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        let rows: Vec<Vec<String>> = outcomes
+            .iter()
+            .map(|o| {
+                vec![
+                    o.line.to_string(),
+                    o.control_number.clone(),
+                    match &o.result {
+                        Ok(done) => done.to_string(),
+                        Err(e) => format!("FAILED: {e}"),
+                    },
+                ]
+            })
+            .collect();
+        print!(
+            "{}",
+            table::render(&["LINE", "CONTROL NUMBER", "RESULT"], &rows)
+        );
+        println!("{} row(s), {} failed", outcomes.len(), failed);
+    }
+    if failed > 0 {
+        anyhow::bail!("{failed} of {} row(s) failed", outcomes.len());
+    }
+    Ok(())
 }

@@ -7,6 +7,8 @@ pub mod collections;
 pub mod config_table;
 pub mod dlq;
 pub mod flags;
+pub mod output;
+pub mod table;
 pub mod topology;
 
 use std::net::SocketAddr;

@@ -5,7 +5,6 @@ use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::table;
 use super::OpsError;
 use crate::db;
 use crate::db::collections::Collection;
@@ -91,52 +90,4 @@ async fn history(pool: &PgPool, collection: Collection) -> Result<CollectionHist
         discard_reason,
         history,
     })
-}
-
-pub fn render(found: &[CollectionHistory]) -> String {
-    if found.is_empty() {
-        return "no collections found\n".into();
-    }
-    let mut out = String::new();
-    for c in found {
-        let col = &c.collection;
-        out.push_str(&format!(
-            "collection {}  receipt {} (channel {})  control number {}  amount {}\n  status {}  attempts {}  core reference {}\n",
-            col.id,
-            col.receipt_number,
-            col.pay_channel,
-            col.control_number,
-            format_money(col.amount),
-            col.status,
-            col.attempts,
-            col.core_reference.as_deref().unwrap_or("-"),
-        ));
-        let rows: Vec<Vec<String>> = c
-            .history
-            .iter()
-            .map(|e| {
-                vec![
-                    e.at.format("%Y-%m-%d %H:%M:%S").to_string(),
-                    e.event.clone(),
-                    e.attempt.map(|a| a.to_string()).unwrap_or_default(),
-                    e.actor.clone().unwrap_or_default(),
-                    e.detail
-                        .clone()
-                        .unwrap_or_default()
-                        .chars()
-                        .take(100)
-                        .collect(),
-                ]
-            })
-            .collect();
-        for line in
-            table::render(&["WHEN (UTC)", "EVENT", "ATTEMPT", "BY", "DETAIL"], &rows).lines()
-        {
-            out.push_str("  ");
-            out.push_str(line);
-            out.push('\n');
-        }
-        out.push('\n');
-    }
-    out
 }

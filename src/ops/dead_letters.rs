@@ -13,10 +13,9 @@ use uuid::Uuid;
 use workers::message::PaymentEvent;
 use workers::topology::Topology;
 
-use super::table;
 use super::OpsError;
 use crate::db;
-use crate::domain::{format_money, CollectionStatus};
+use crate::domain::CollectionStatus;
 
 pub use crate::db::dead_letters::{DeadLetter, Filter};
 
@@ -324,45 +323,4 @@ async fn walk_dead_queue(
             .await?;
     }
     Ok(removed)
-}
-
-pub fn render(letters: &[DeadLetter]) -> String {
-    if letters.is_empty() {
-        return "no dead letters\n".to_owned();
-    }
-    let rows: Vec<Vec<String>> = letters
-        .iter()
-        .map(|d| {
-            vec![
-                d.collection_id.to_string(),
-                d.receipt_number.clone(),
-                d.pay_channel.to_string(),
-                d.control_number.clone(),
-                format_money(d.amount),
-                d.attempts.to_string(),
-                d.dead_lettered_at
-                    .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-                    .unwrap_or_default(),
-                d.reason
-                    .clone()
-                    .unwrap_or_default()
-                    .chars()
-                    .take(80)
-                    .collect(),
-            ]
-        })
-        .collect();
-    let headers = [
-        "COLLECTION",
-        "RECEIPT",
-        "CHANNEL",
-        "CONTROL NUMBER",
-        "AMOUNT",
-        "ATTEMPTS",
-        "DEAD-LETTERED (UTC)",
-        "REASON",
-    ];
-    let mut out = table::render(&headers, &rows);
-    out.push_str(&format!("{} dead letter(s)\n", letters.len()));
-    out
 }

@@ -4,7 +4,6 @@
 use serde_json::json;
 use sqlx::PgPool;
 
-use super::table;
 use super::OpsError;
 use crate::db;
 use crate::domain::FlagKind;
@@ -63,46 +62,4 @@ pub async fn resolve(pool: &PgPool, id: i64, actor: &str, note: &str) -> Result<
     .await?;
     tx.commit().await.map_err(anyhow::Error::from)?;
     Ok(flag)
-}
-
-pub fn render(flags: &[Flag]) -> String {
-    if flags.is_empty() {
-        return "no flags\n".into();
-    }
-    let rows: Vec<Vec<String>> = flags
-        .iter()
-        .map(|f| {
-            vec![
-                f.id.to_string(),
-                f.kind.clone(),
-                f.status.clone(),
-                f.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
-                f.control_number.clone().unwrap_or_default(),
-                f.receipt_number.clone().unwrap_or_default(),
-                match (&f.resolved_by, &f.resolution_note) {
-                    (Some(by), Some(note)) => format!("{by}: {note}"),
-                    _ => f
-                        .details
-                        .get("reason")
-                        .and_then(|r| r.as_str())
-                        .unwrap_or("")
-                        .to_owned(),
-                },
-            ]
-        })
-        .collect();
-    let mut out = table::render(
-        &[
-            "ID",
-            "KIND",
-            "STATUS",
-            "RAISED (UTC)",
-            "CONTROL NUMBER",
-            "RECEIPT",
-            "NOTE",
-        ],
-        &rows,
-    );
-    out.push_str(&format!("{} flag(s)\n", flags.len()));
-    out
 }

@@ -3,11 +3,10 @@
 
 pub mod bills;
 pub mod collections;
-pub mod commands;
+
 pub mod dead_letters;
 pub mod error;
 pub mod flags;
 pub mod import;
-pub mod table;
 
 pub use error::OpsError;

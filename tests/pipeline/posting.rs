@@ -165,7 +165,7 @@ async fn a_permanent_4xx_is_dead_lettered_at_once_with_status_and_body() {
         .unwrap();
     assert_eq!(letters.len(), 1);
     assert_eq!(letters[0].receipt_number, "PERM-1");
-    let table = ops::dead_letters::render(&letters);
+    let table = collector::cli::dlq::render_letters(&letters);
     assert!(
         table.contains("PERM-1") && table.contains("100.00") && table.contains("422"),
         "{table}"
