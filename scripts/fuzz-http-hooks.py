@@ -30,7 +30,7 @@ without this, almost every generated SkyPay request stops at the credential chec
 action (2003); with it, requests reach the field parsing, the database, the collect
 transaction and the envelope. Every generated request body of /skypay,
 /skypay/collection-inquiry and /skypay/collection-collect is rewritten:
-- a JSON object body gets the configured `userName` and `authentication` (docs/contract.md,
+- a JSON object body gets the configured `userName` and `authentication` (docs/skypay-contract.md,
   "Authentication"), and, each with some probability, a valid `action` for the path, a seeded
   control number (sometimes lower-case, padded, or under the alias `contractNumber`), an
   amount, a phone and, for collect, receipt/time/channel values from small pools (so repeated
@@ -91,7 +91,7 @@ def _aes_key(key: str) -> bytes:
 
 
 AES_KEY = _aes_key(KEY) if KEY else b""
-# The test vector of docs/contract.md, so a wrong derivation fails loudly rather than fuzzing -1000s.
+# The test vector of docs/skypay-contract.md, so a wrong derivation fails loudly rather than fuzzing -1000s.
 assert _aes_key("30AC21B2-9EAA-4503-B0F0-7BE5C277ED75").hex() == "5dad2e2494abba52a928cce3e15aea21"
 
 

@@ -1,6 +1,6 @@
 //! The repository stands alone: no file in it may send its reader to documents that live
 //! outside it. What the project needs from its specification is in its own docs
-//! (docs/contract.md, docs/core-loan.md, docs/decisions.md); point there instead.
+//! (docs/skypay-contract.md, docs/core-loan-contract.md, docs/decisions.md); point there instead.
 
 use std::path::Path;
 use std::process::Command;
@@ -66,8 +66,8 @@ fn no_file_refers_outside_the_repository() {
     );
     assert!(
         found.is_empty(),
-        "files refer to documents outside the repository; point to docs/contract.md, \
-         docs/core-loan.md or docs/decisions.md instead:\n{}",
+        "files refer to documents outside the repository; point to docs/skypay-contract.md, \
+         docs/core-loan-contract.md or docs/decisions.md instead:\n{}",
         found.join("\n")
     );
 }

@@ -2,7 +2,7 @@
 //!
 //! Input: one byte `n`, then `n % 64` bytes of SkyPay key text (lossy UTF-8), then the payload.
 //! The payload is used twice: as a body to open (arbitrary bytes, as a caller could send) and
-//! as a plaintext to seal. Both the fuzzed key and the test key of docs/contract.md are used.
+//! as a plaintext to seal. Both the fuzzed key and the test key of docs/skypay-contract.md are used.
 //!
 //! Properties:
 //! - `derive` is deterministic and never panics;

@@ -31,7 +31,7 @@ fuzz_target!(|data: &[u8]| {
 });
 
 /// "`digits` or `digits.d` / `digits.dd`, surrounding whitespace ignored", positive, at most
-/// 99,999,999.99, exact (docs/contract.md, "Money": "Parsed exactly"). So the accepted set and
+/// 99,999,999.99, exact (docs/skypay-contract.md, "Money": "Parsed exactly"). So the accepted set and
 /// the value are fully determined by the text; the model below reads them off directly.
 fn amount(raw: &str) {
     let parsed = Amount::parse(raw);

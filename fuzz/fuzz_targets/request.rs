@@ -18,7 +18,7 @@
 //! - both conversions are tried on every object (not only when the fuzzer guesses a
 //!   credential), and every parsed field satisfies its documented limits; a valid collect is
 //!   also a valid inquiry with the same fields;
-//! - every answer serialises to a JSON object with the three string fields of docs/contract.md.
+//! - every answer serialises to a JSON object with the three string fields of docs/skypay-contract.md.
 #![no_main]
 
 use collector::domain::{ControlNumber, Phone};
@@ -309,7 +309,7 @@ fn check_phone(p: &Phone) {
     assert_eq!(Phone::parse(s).as_ref(), Ok(p), "phone not idempotent");
 }
 
-/// Every answer is a JSON object with the three string fields, the code one of docs/contract.md's.
+/// Every answer is a JSON object with the three string fields, the code one of docs/skypay-contract.md's.
 fn check_answer(answer: &Answer) {
     let json: serde_json::Value =
         serde_json::from_str(&answer.to_json()).expect("the answer is not JSON");

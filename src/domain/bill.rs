@@ -1,4 +1,4 @@
-//! Bills and the business rules of inquiry and collect (docs/contract.md, "Business rules").
+//! Bills and the business rules of inquiry and collect (docs/skypay-contract.md, "Business rules").
 //!
 //! Pure functions over a bill as read (and, for collect, locked) by the caller: the handler
 //! sequences database calls, this module decides.

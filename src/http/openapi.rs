@@ -181,7 +181,7 @@ pub fn document() -> Value {
         "info": {
             "title": "collector: SkyPay collection processor",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "The SkyPay listener (LISTEN_ADDR) answers SkyPay's inquiry and collect calls: always HTTP 200, the outcome in responseCode (docs/contract.md in the collector repository). The admin listener (ADMIN_LISTEN_ADDR) serves the core loan system and ops, with Authorization: Bearer ADMIN_TOKEN on /internal/*; an optional X-Actor header names the person for the audit log."
+            "description": "The SkyPay listener (LISTEN_ADDR) answers SkyPay's inquiry and collect calls: always HTTP 200, the outcome in responseCode (docs/skypay-contract.md in the collector repository). The admin listener (ADMIN_LISTEN_ADDR) serves the core loan system and ops, with Authorization: Bearer ADMIN_TOKEN on /internal/*; an optional X-Actor header names the person for the audit log."
         },
         "tags": [
             { "name": "skypay", "description": "SkyPay listener" },

@@ -1,4 +1,4 @@
-//! SkyPay's answer: the codes of docs/contract.md and the response body.
+//! SkyPay's answer: the codes of docs/skypay-contract.md and the response body.
 
 use chrono::Utc;
 use serde::Serialize;
@@ -7,7 +7,7 @@ use crate::domain::{format_response_time, CollectRefusal, FieldError, InquiryRef
 use crate::payments::collect::CollectOutcome;
 use crate::payments::inquiry::InquiryOutcome;
 
-/// The answer codes of docs/contract.md. Sent as JSON strings.
+/// The answer codes of docs/skypay-contract.md. Sent as JSON strings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Code {
     Success,

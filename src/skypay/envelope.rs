@@ -25,7 +25,7 @@ impl std::fmt::Debug for EnvelopeKey {
 
 impl EnvelopeKey {
     /// SHA-1 twice, the outer over the inner digest's raw 20 bytes (not its hex text: only
-    /// this reading reproduces the test vector in docs/contract.md), truncated to 16 bytes.
+    /// this reading reproduces the test vector in docs/skypay-contract.md), truncated to 16 bytes.
     /// Derived once per configured credential, so requests do not hash.
     pub fn derive(skypay_key: &str) -> Self {
         let once = Sha1::digest(skypay_key.as_bytes());

@@ -1,4 +1,4 @@
-//! The SkyPay wire contract (docs/contract.md): the envelope, the request's fields, the
+//! The SkyPay wire contract (docs/skypay-contract.md): the envelope, the request's fields, the
 //! credentials, and the answers. The calls themselves are use cases in `payments`.
 
 pub mod answer;

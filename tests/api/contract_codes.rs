@@ -1,4 +1,4 @@
-//! Every row of the code table in docs/contract.md, for both calls, through HTTP.
+//! Every row of the code table in docs/skypay-contract.md, for both calls, through HTTP.
 
 use serde_json::{json, Value};
 

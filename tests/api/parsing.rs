@@ -1,4 +1,4 @@
-//! Tolerant parsing (docs/contract.md, "Request fields"), the refusals of bad fields, the response
+//! Tolerant parsing (docs/skypay-contract.md, "Request fields"), the refusals of bad fields, the response
 //! formats, and the two seed examples verbatim.
 
 use serde_json::{json, Value};

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-/// SkyPay's published example key (docs/contract.md), configured as the first credential.
+/// SkyPay's published example key (docs/skypay-contract.md), configured as the first credential.
 pub const USER: &str = "AppName@skypay";
 pub const KEY: &str = "30AC21B2-9EAA-4503-B0F0-7BE5C277ED75";
 /// A second, rotated-in key for the same user.

@@ -1,4 +1,4 @@
-//! The core loan system's payment API (docs/core-loan.md).
+//! The core loan system's payment API (docs/core-loan-contract.md).
 
 use std::time::Duration;
 
@@ -52,7 +52,7 @@ impl CoreClient {
         })
     }
 
-    /// The request body, exactly as docs/core-loan.md defines it.
+    /// The request body, exactly as docs/core-loan-contract.md defines it.
     pub fn body(event: &PaymentEvent) -> serde_json::Value {
         let mut amount = event.amount;
         amount.rescale(2);
@@ -115,7 +115,7 @@ impl CoreClient {
     }
 }
 
-/// The answer table of docs/core-loan.md.
+/// The answer table of docs/core-loan-contract.md.
 pub fn classify(status: u16, body: &str) -> PostOutcome {
     #[derive(Deserialize)]
     struct Posted {

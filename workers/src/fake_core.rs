@@ -2,7 +2,7 @@
 //! docker-compose and tests.
 //!
 //! - `POST /payments` records a payment, idempotent by `Idempotency-Key`: the first call
-//!   answers 201 with a reference, a repeated key answers 409 (as docs/core-loan.md says).
+//!   answers 201 with a reference, a repeated key answers 409 (as docs/core-loan-contract.md says).
 //! - Failure injection, set at start or at run time through `PUT /control`: an error rate,
 //!   the mix of injected errors (5xx, 4xx, 409, timeout), a latency, a hard outage (503).
 //! - Read-back: `GET /payments` lists what it received (with how many calls each key got),
