@@ -121,10 +121,10 @@ fn body(row: &HashMap<&str, &str>) -> Result<BillBody, String> {
     let get = |k: &str| row.get(k).copied().unwrap_or("").to_owned();
     let optional = |k: &str| Some(get(k)).filter(|v| !v.is_empty());
     let amount = serde_json::to_string(&get("amountDue")).map_err(|e| e.to_string())?;
-    let allow_partial = match get("allowPartial").to_ascii_lowercase().as_str() {
-        "" | "false" | "no" | "0" => false,
-        "true" | "yes" | "1" => true,
-        other => return Err(format!("allowPartial: `{other}` is not true or false")),
+    // Empty is false, as everywhere a setting is left out.
+    let allow_partial = match optional("allowPartial") {
+        None => false,
+        Some(raw) => crate::config::parse_bool(&raw).map_err(|e| format!("allowPartial: {e}"))?,
     };
     let expires_at = optional("expiresAt")
         .map(|raw| parse_expires_at(&raw))
