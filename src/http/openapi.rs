@@ -319,7 +319,7 @@ fn schemas() -> Value {
             "id": { "type": "string", "format": "uuid" }, "controlNumber": { "type": "string" }, "loanRef": { "type": "string" },
             "payChannel": { "type": "integer" }, "receiptNumber": { "type": "string" }, "amount": money.clone(),
             "collectedAt": { "type": "string", "format": "date-time" },
-            "status": { "type": "string", "enum": ["recorded", "published", "retrying", "posted", "dead_lettered", "replayed", "discarded"] },
+            "status": { "type": "string", "enum": crate::domain::CollectionStatus::NAMES },
             "attempts": { "type": "integer" }, "lastError": { "type": "string", "nullable": true }, "coreReference": { "type": "string", "nullable": true },
             "history": { "type": "array", "items": { "type": "object", "properties": {
                 "event": { "type": "string" }, "attempt": { "type": "integer", "nullable": true }, "detail": { "type": "string", "nullable": true },

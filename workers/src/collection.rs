@@ -31,6 +31,17 @@ impl CollectionStatus {
         CollectionStatus::Discarded,
     ];
 
+    /// The names, in the order of `ALL` (for documents and help texts).
+    pub const NAMES: [&'static str; 7] = [
+        CollectionStatus::Recorded.as_str(),
+        CollectionStatus::Published.as_str(),
+        CollectionStatus::Retrying.as_str(),
+        CollectionStatus::Posted.as_str(),
+        CollectionStatus::DeadLettered.as_str(),
+        CollectionStatus::Replayed.as_str(),
+        CollectionStatus::Discarded.as_str(),
+    ];
+
     pub const fn as_str(self) -> &'static str {
         match self {
             CollectionStatus::Recorded => "recorded",
@@ -157,8 +168,12 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_match_all() {
-        for status in CollectionStatus::ALL {
-            assert_eq!(CollectionStatus::parse(status.as_str()), Some(status));
+        for (status, name) in CollectionStatus::ALL
+            .into_iter()
+            .zip(CollectionStatus::NAMES)
+        {
+            assert_eq!(status.as_str(), name);
+            assert_eq!(CollectionStatus::parse(name), Some(status));
         }
         for (kind, name) in FlagKind::ALL.into_iter().zip(FlagKind::NAMES) {
             assert_eq!(kind.as_str(), name);
