@@ -76,20 +76,12 @@ pub async fn replay_one(
 ) -> Result<Json<Outcome>, AdminError> {
     let body = body.map(|JsonBody(b)| b).unwrap_or_default();
     refuse_nul("reason", body.reason.as_deref())?;
-    dlq::show(&state.pool, id).await?;
-    let filter = Filter {
-        ids: Some(vec![id]),
-        ..Filter::default()
-    };
+    let filter = only(&state, id).await?;
     let action = Action::Replay {
         reason: body.reason.as_deref(),
         per_second: 1000,
     };
-    Ok(Json(
-        state
-            .dead_letters(&filter, &actor(&headers), action)
-            .await?,
-    ))
+    act(&state, &filter, &headers, action).await
 }
 
 /// `POST /internal/dead-letters/replay` with a filter or `all: true`, at a bounded rate.
@@ -104,11 +96,7 @@ pub async fn replay_many(
         reason: body.reason.as_deref(),
         per_second: body.per_second.unwrap_or(20),
     };
-    Ok(Json(
-        state
-            .dead_letters(&filter, &actor(&headers), action)
-            .await?,
-    ))
+    act(&state, &filter, &headers, action).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -127,19 +115,11 @@ pub async fn discard_one(
     JsonBody(body): JsonBody<DiscardBody>,
 ) -> Result<Json<Outcome>, AdminError> {
     refuse_nul("reason", Some(&body.reason))?;
-    dlq::show(&state.pool, id).await?;
-    let filter = Filter {
-        ids: Some(vec![id]),
-        ..Filter::default()
-    };
+    let filter = only(&state, id).await?;
     let action = Action::Discard {
         reason: &body.reason,
     };
-    Ok(Json(
-        state
-            .dead_letters(&filter, &actor(&headers), action)
-            .await?,
-    ))
+    act(&state, &filter, &headers, action).await
 }
 
 /// `POST /internal/dead-letters/discard` with a filter or `all: true`, and a reason.
@@ -153,10 +133,27 @@ pub async fn discard_many(
     let action = Action::Discard {
         reason: &body.reason,
     };
+    act(&state, &filter, &headers, action).await
+}
+
+/// The one dead letter `id` (404 if it is not one).
+async fn only(state: &AdminState, id: Uuid) -> Result<Filter, AdminError> {
+    dlq::show(&state.pool, id).await?;
+    Ok(Filter {
+        ids: Some(vec![id]),
+        ..Filter::default()
+    })
+}
+
+/// Replay or discard what `filter` selects, for the actor the headers name.
+async fn act(
+    state: &AdminState,
+    filter: &Filter,
+    headers: &HeaderMap,
+    action: Action<'_>,
+) -> Result<Json<Outcome>, AdminError> {
     Ok(Json(
-        state
-            .dead_letters(&filter, &actor(&headers), action)
-            .await?,
+        state.dead_letters(filter, &actor(headers), action).await?,
     ))
 }
 

@@ -9,7 +9,7 @@
 //! dropped (nothing is dead). An unreadable message, or one of no known collection, is passed
 //! on to `{p}.dead` as it is, for a person.
 
-use crate::broker::{backoff, confirm_channel, connect_with_backoff};
+use crate::broker::{backoff, confirm_channel};
 use crate::collection::CollectionStatus;
 use crate::consumer::DISPATCH_HEADER;
 use crate::message::PaymentEvent;
@@ -148,17 +148,9 @@ async fn consume(
 
 /// Consumes `{p}.v2.adopt` until `cancel` fires, reconnecting by itself.
 pub async fn run(pool: PgPool, amqp_url: String, topology: Topology, cancel: CancellationToken) {
-    while !cancel.is_cancelled() {
-        let Some(connection) = connect_with_backoff(&amqp_url, &cancel).await else {
-            break;
-        };
-        if let Err(e) = consume(&pool, &connection, &topology, &cancel).await {
-            tracing::warn!(error = %format_args!("{e:#}"), "adopter lost its RabbitMQ channel; reconnecting");
-        }
-        crate::broker::close(connection, "adopter stopping").await;
-        if !cancel.is_cancelled() {
-            tokio::time::sleep(backoff(3)).await;
-        }
+    let mut broker = crate::broker::Reconnecting::new(&amqp_url, &cancel, "adopter");
+    while let Some(connection) = broker.next().await {
+        let worked = consume(&pool, &connection, &topology, &cancel).await;
+        broker.end(connection, worked).await;
     }
-    tracing::info!("adopter stopped");
 }

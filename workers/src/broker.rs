@@ -68,6 +68,61 @@ pub async fn connect_with_backoff(url: &str, cancel: &CancellationToken) -> Opti
     }
 }
 
+/// A process's connections to RabbitMQ, one after another until `cancel` fires: `next`
+/// connects (with back-off), the caller works on the connection until it fails or ends, and
+/// `end` logs why and closes it; the next `next` waits a moment first. The relay, the workers
+/// and the adopter all stay connected this way:
+///
+/// ```ignore
+/// let mut broker = Reconnecting::new(&url, &cancel, "relay");
+/// while let Some(connection) = broker.next().await {
+///     let worked = relay_on(&connection).await;
+///     broker.end(connection, worked).await;
+/// }
+/// ```
+pub struct Reconnecting<'a> {
+    url: &'a str,
+    cancel: &'a CancellationToken,
+    who: &'static str,
+    connected_before: bool,
+}
+
+impl<'a> Reconnecting<'a> {
+    pub fn new(url: &'a str, cancel: &'a CancellationToken, who: &'static str) -> Self {
+        Self {
+            url,
+            cancel,
+            who,
+            connected_before: false,
+        }
+    }
+
+    /// The next connection; `None` once `cancel` has fired.
+    pub async fn next(&mut self) -> Option<Connection> {
+        if self.connected_before && !self.cancel.is_cancelled() {
+            tokio::time::sleep(backoff(2)).await;
+        }
+        if self.cancel.is_cancelled() {
+            tracing::info!("{} stopped", self.who);
+            return None;
+        }
+        self.connected_before = true;
+        let connection = connect_with_backoff(self.url, self.cancel).await;
+        if connection.is_none() {
+            tracing::info!("{} stopped", self.who);
+        }
+        connection
+    }
+
+    /// The work on `connection` is over (`worked` says how): closes it.
+    pub async fn end(&self, connection: Connection, worked: anyhow::Result<()>) {
+        if let Err(e) = worked {
+            tracing::warn!(error = %format_args!("{e:#}"), "{} lost its RabbitMQ channel; reconnecting", self.who);
+        }
+        close(connection, &format!("{} stopping", self.who)).await;
+    }
+}
+
 /// Why a connection to RabbitMQ failed, in words that point at the fix. lapin reports a
 /// wrong password as a protocol error (ACCESS_REFUSED), which used to be logged as
 /// "unreachable" and sent operators looking at the network.

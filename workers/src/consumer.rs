@@ -18,7 +18,7 @@ use lapin::{BasicProperties, Channel, Connection};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use crate::broker::{backoff, confirm_channel, connect_with_backoff};
+use crate::broker::{backoff, confirm_channel};
 use crate::core_client::CoreClient;
 use crate::message::PaymentEvent;
 use crate::publish::publish_confirmed;
@@ -85,19 +85,11 @@ impl Worker {
     /// taking deliveries, finishes the ones in hand, and closes the channel, which returns
     /// any prefetched but unstarted messages to the queue.
     pub async fn run(self: Arc<Self>, amqp_url: String, prefetch: u16, cancel: CancellationToken) {
-        while !cancel.is_cancelled() {
-            let Some(connection) = connect_with_backoff(&amqp_url, &cancel).await else {
-                break;
-            };
-            if let Err(e) = self.consume(&connection, prefetch, &cancel).await {
-                tracing::warn!(error = %format_args!("{e:#}"), "worker lost its RabbitMQ channel; reconnecting");
-            }
-            crate::broker::close(connection, "worker stopping").await;
-            if !cancel.is_cancelled() {
-                tokio::time::sleep(backoff(2)).await;
-            }
+        let mut broker = crate::broker::Reconnecting::new(&amqp_url, &cancel, "worker");
+        while let Some(connection) = broker.next().await {
+            let worked = self.consume(&connection, prefetch, &cancel).await;
+            broker.end(connection, worked).await;
         }
-        tracing::info!("worker stopped");
     }
 
     async fn consume(

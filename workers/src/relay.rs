@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::broker::{backoff, confirm_channel, connect_with_backoff};
+use crate::broker::confirm_channel;
 use crate::consumer::{ATTEMPT_HEADER, DISPATCH_HEADER, OUTBOX_HEADER};
 use crate::publish::publish_confirmed;
 use crate::topology::{Topology, POSTING_KEY};
@@ -193,19 +193,11 @@ pub async fn run(
     config: RelayConfig,
     cancel: CancellationToken,
 ) {
-    while !cancel.is_cancelled() {
-        let Some(connection) = connect_with_backoff(&amqp_url, &cancel).await else {
-            break;
-        };
-        if let Err(e) = relay_on(&pool, &connection, &topology, &config, &cancel).await {
-            tracing::warn!(error = %format_args!("{e:#}"), "relay interrupted; reconnecting");
-        }
-        crate::broker::close(connection, "relay stopping").await;
-        if !cancel.is_cancelled() {
-            tokio::time::sleep(backoff(3)).await;
-        }
+    let mut broker = crate::broker::Reconnecting::new(&amqp_url, &cancel, "relay");
+    while let Some(connection) = broker.next().await {
+        let worked = relay_on(&pool, &connection, &topology, &config, &cancel).await;
+        broker.end(connection, worked).await;
     }
-    tracing::info!("relay stopped");
 }
 
 async fn relay_on(
