@@ -1,4 +1,4 @@
--- The collect transaction exactly as the handler runs it (src/skypay/collect.rs), for pgbench.
+-- The collect transaction exactly as the handler runs it (src/payments/collect.rs), for pgbench.
 \set b random(1, :bills)
 \set n random(1, 1000000000000)
 \set m random(0, 525599)
