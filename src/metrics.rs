@@ -17,6 +17,10 @@
 //! | `collector_sweeper_rescued_total` | counter | payments re-sent from the database (message lost) |
 //! | `collector_dead_letters_adopted_total` | counter | the broker's own dead letters recorded in the database |
 //! | `collector_open_flags{kind}` | gauge | flags waiting for ops |
+//! | `collector_recon_runs_total{status}` | counter | reconciliation runs this process made, succeeded or failed |
+//! | `collector_recon_open_exceptions{status}` | gauge | reconciliation exceptions waiting for ops |
+//! | `collector_recon_oldest_open_exception_seconds` | gauge | age of the oldest open exception |
+//! | `collector_recon_last_success_timestamp_seconds` | gauge | when the last reconciliation run succeeded (Unix time; 0: never) |
 //!
 //! Every metric has HELP text ([`DESCRIPTIONS`], registered with the recorder), so that
 //! `promtool check metrics` passes; a test keeps the list in step with the code.
@@ -154,6 +158,26 @@ pub const DESCRIPTIONS: &[(Kind, &str, &str)] = &[
         "collector_open_flags",
         database_wide!("Flags waiting for review, by kind"),
     ),
+    (
+        Kind::Counter,
+        "collector_recon_runs_total",
+        "Reconciliation runs this process made, by status (succeeded, failed)",
+    ),
+    (
+        Kind::Gauge,
+        "collector_recon_open_exceptions",
+        database_wide!("Reconciliation exceptions waiting for ops, by status"),
+    ),
+    (
+        Kind::Gauge,
+        "collector_recon_oldest_open_exception_seconds",
+        database_wide!("Age of the oldest open reconciliation exception (0: none)"),
+    ),
+    (
+        Kind::Gauge,
+        "collector_recon_last_success_timestamp_seconds",
+        database_wide!("When the last reconciliation run succeeded, Unix time (0: never)"),
+    ),
 ];
 
 /// Registers [`DESCRIPTIONS`] with the current recorder.
@@ -199,6 +223,19 @@ async fn database_gauges(pool: &PgPool) -> anyhow::Result<()> {
     for (status, n) in statuses {
         metrics::gauge!("collector_collections", "status" => status).set(n as f64);
     }
+    let recon = db::recon::health(pool).await?;
+    for status in crate::domain::reconcile::ItemStatus::NAMES {
+        let n = recon
+            .open_by_status
+            .iter()
+            .find(|(s, _)| s == status)
+            .map_or(0, |(_, n)| *n);
+        metrics::gauge!("collector_recon_open_exceptions", "status" => status).set(n as f64);
+    }
+    metrics::gauge!("collector_recon_oldest_open_exception_seconds")
+        .set(recon.oldest_open_secs.unwrap_or(0.0));
+    metrics::gauge!("collector_recon_last_success_timestamp_seconds")
+        .set(recon.last_success.map_or(0.0, |t| t.timestamp() as f64));
     Ok(())
 }
 

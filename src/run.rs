@@ -16,6 +16,7 @@ use workers::topology::Topology;
 use crate::config::Settings;
 use crate::db;
 use crate::http::{Api, AppState};
+use crate::reconcile::{schedule, Reconciler};
 use workers::relay::{self, RelayConfig};
 use workers::{adopter, sweeper};
 
@@ -208,6 +209,15 @@ fn spawn_relay(
         adopter::run(pool_, url, topology_, shutdown_).await;
         Ok(())
     });
+    // Reconciliation with SkyPay's report, where SKYPAY_API_URL is set.
+    if let Some(reconciler) = Reconciler::from_settings(settings, pool.clone())? {
+        let recon = &settings.recon;
+        let (nightly, every) = (recon.recon_nightly_at, recon.recon_intraday_every);
+        tasks.spawn(async move {
+            schedule::run(reconciler, nightly, every, shutdown).await;
+            Ok(())
+        });
+    }
     Ok(())
 }
 

@@ -7,6 +7,7 @@ pub mod dead_letters;
 pub mod error;
 pub mod extract;
 pub mod flags;
+pub mod reconciliation;
 pub mod routes;
 pub mod state;
 

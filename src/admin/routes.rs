@@ -5,7 +5,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use super::state::{require_token, AdminState};
-use super::{bills, collections, dead_letters, flags};
+use super::{bills, collections, dead_letters, flags, reconciliation};
 
 /// The admin routes, behind the token, on any state that holds an `AdminState`.
 pub fn router<S>(state: AdminState) -> Router<S>
@@ -48,6 +48,26 @@ where
         .route(
             "/internal/dead-letters/{id}/discard",
             post(dead_letters::discard_one),
+        )
+        .route(
+            "/internal/reconciliation/runs",
+            get(reconciliation::list_runs).post(reconciliation::start_run),
+        )
+        .route(
+            "/internal/reconciliation/items",
+            get(reconciliation::list_items),
+        )
+        .route(
+            "/internal/reconciliation/items/{id}",
+            get(reconciliation::show_item),
+        )
+        .route(
+            "/internal/reconciliation/items/{id}/resolve",
+            post(reconciliation::resolve_item),
+        )
+        .route(
+            "/internal/reconciliation/export",
+            get(reconciliation::export),
         )
         .route_layer(middleware::from_fn_with_state(state, require_token))
 }

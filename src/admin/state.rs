@@ -19,6 +19,8 @@ pub struct AdminState {
     pub token: Secret,
     /// The broker's dead-letter queue, when this process knows a broker (`AMQP_URL`).
     pub dead_letters: Option<DeadLetterQueue>,
+    /// Reconciliation with SkyPay's report.
+    pub reconciliation: crate::reconcile::Service,
 }
 
 impl AdminState {

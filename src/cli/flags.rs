@@ -14,7 +14,8 @@ use crate::run::connect_checked;
 pub enum FlagsCommand {
     /// Flags, open ones by default.
     List {
-        /// replay, conflict, suspected_double_payment, refused_collect, overpayment, core_duplicate
+        /// replay, conflict, suspected_double_payment, refused_collect, overpayment, core_duplicate,
+        /// adopted
         #[arg(long)]
         kind: Option<String>,
         /// open, resolved or all.

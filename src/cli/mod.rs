@@ -8,6 +8,7 @@ pub mod config_table;
 pub mod dlq;
 pub mod flags;
 pub mod output;
+pub mod recon;
 pub mod table;
 pub mod topology;
 
@@ -87,6 +88,19 @@ pub enum Command {
     /// Bills: show one, import a CSV.
     #[command(subcommand)]
     Bills(bills::BillsCommand),
+    /// Reconcile one Manila day against SkyPay's collection report (default: yesterday).
+    Reconcile {
+        /// The day, e.g. 2026-11-20.
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+        #[arg(long)]
+        actor: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reconciliation's exceptions: list, show, resolve (adopt, void, escalate), export, runs.
+    #[command(subcommand)]
+    Exceptions(recon::ExceptionsCommand),
     /// Print README.md's configuration table (markdown), from these definitions.
     #[command(hide = true)]
     ConfigTable,
@@ -169,6 +183,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Flags(command) => flags::run(settings, command).await,
         Command::Collections(command) => collections::run(settings, command).await,
         Command::Bills(command) => bills::run(settings, command).await,
+        Command::Reconcile { date, actor, json } => {
+            recon::reconcile(settings, date, actor, json).await
+        }
+        Command::Exceptions(command) => recon::run(settings, command).await,
         Command::ConfigTable => {
             print!("{}", config_table::render(&Cli::command()));
             Ok(())

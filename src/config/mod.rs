@@ -15,7 +15,8 @@ pub mod setting;
 pub mod settings;
 pub mod value;
 
+pub use crate::skypay::answer::{PayerAddressKey, ReplayedAnswer};
 pub use error::ConfigError;
 pub use setting::{env_args, setting, without_env, Setting};
-pub use settings::{Settings, SweeperArgs};
+pub use settings::{ReconArgs, Settings, SweeperArgs};
 pub use value::*;

@@ -12,6 +12,7 @@ use super::error::ConfigError;
 use super::setting::{setting, without_env};
 use super::value::*;
 use crate::domain::OverpaymentPolicy;
+use crate::skypay::answer::{PayerAddressKey, ReplayedAnswer};
 use crate::skypay::auth::Credential;
 
 // All settings. Values that only some commands need are `Option`s, required through the
@@ -97,6 +98,21 @@ pub struct Settings {
     /// The sweeper's interval, graces and look-back (`SWEEPER_*`).
     #[command(flatten)]
     pub sweeper: SweeperArgs,
+    /// Reconciliation with SkyPay's report (`SKYPAY_API_URL`, `SKYPAY_REPORT_*`, `RECON_*`).
+    #[command(flatten)]
+    pub recon: ReconArgs,
+    /// What an exact replay of a recorded collect (every field the same) is answered:
+    /// `-1015` (SkyPay's pages: "already collected") or `1000` (what most gateways expect of
+    /// an idempotent retry). Either way it is flagged `replay` and recorded once.
+    #[arg(long, env = "REPLAYED_COLLECT_ANSWER", value_name = "REPLAYED_COLLECT_ANSWER",
+          global = true, default_value = "-1015", allow_hyphen_values = true,
+          value_parser = setting(parse_replayed_answer))]
+    pub replayed_collect_answer: ReplayedAnswer,
+    /// The key of the payer's address in an inquiry's answer: `payerAddress` (SkyPay's
+    /// sample), `payer address` (SkyPay's field table), or `both`.
+    #[arg(long, env = "PAYER_ADDRESS_KEY", value_name = "PAYER_ADDRESS_KEY", global = true,
+          default_value = "payerAddress", value_parser = setting(parse_payer_address_key))]
+    pub payer_address_key: PayerAddressKey,
     /// `text` or `json`; text is coloured only when stdout is a terminal (and `NO_COLOR` is
     /// unset).
     #[arg(long, env = "LOG_FORMAT", value_name = "LOG_FORMAT", global = true,
@@ -144,6 +160,79 @@ impl SweeperArgs {
             batch: SweeperConfig::default().batch,
         }
     }
+}
+
+// Reconciliation's settings. (A plain comment: clap would take a doc comment for `--help`'s.)
+#[derive(Debug, Clone, Args)]
+pub struct ReconArgs {
+    /// Base URL of SkyPay's partner API (reconciliation's report is `POST
+    /// {SKYPAY_API_URL}/services/{SKYPAY_CALLER_NAME}`); unset: no reconciliation.
+    #[arg(long, env = "SKYPAY_API_URL", value_name = "SKYPAY_API_URL", global = true,
+          value_parser = setting(parse_http_url))]
+    pub skypay_api_url: Option<String>,
+    /// Our caller name at SkyPay: the last part of the partner API's path.
+    #[arg(
+        long,
+        env = "SKYPAY_CALLER_NAME",
+        value_name = "SKYPAY_CALLER_NAME",
+        global = true
+    )]
+    pub skypay_caller_name: Option<String>,
+    /// `user:key`: our partner credential for calls to SkyPay (the report).
+    #[arg(long, env = "SKYPAY_PARTNER_CREDENTIAL", value_name = "SKYPAY_PARTNER_CREDENTIAL",
+          global = true, hide_env_values = true, value_parser = setting(parse_partner_credential))]
+    pub skypay_partner_credential: Option<PartnerCredential>,
+    /// The report's `action`: SkyPay's page spells it several ways (`getReportCollection`,
+    /// `getRerpotCollection`); the one SkyPay accepts.
+    #[arg(
+        long,
+        env = "SKYPAY_REPORT_ACTION",
+        value_name = "SKYPAY_REPORT_ACTION",
+        global = true,
+        default_value = "getReportCollection"
+    )]
+    pub skypay_report_action: String,
+    /// The report's `dateType`: `CollectedTime` (the day the cash was taken) or `CreateDate`.
+    #[arg(long, env = "SKYPAY_REPORT_DATE_TYPE", value_name = "SKYPAY_REPORT_DATE_TYPE",
+          global = true, default_value = "CollectedTime", value_parser = setting(parse_date_type))]
+    pub skypay_report_date_type: String,
+    /// Rows per page of the report, 1 to 1000.
+    #[arg(long, env = "SKYPAY_REPORT_PAGE_SIZE", value_name = "SKYPAY_REPORT_PAGE_SIZE",
+          global = true, default_value = "100", value_parser = setting(parse_page_size))]
+    pub skypay_report_page_size: u32,
+    /// What the report's `referenceNo` is paired with: `receipt` (our collection's
+    /// `receiptNumber`, the likely reading), or `none` (nothing pairs automatically: every
+    /// row is a `probable_match` or `missing_ours`, for a person).
+    #[arg(long, env = "RECON_MATCH_ON", value_name = "RECON_MATCH_ON", global = true,
+          default_value = "receipt", value_parser = setting(parse_match_on))]
+    pub recon_match_on: MatchOn,
+    /// A collection of ours not in SkyPay's report is expected until this long after it was
+    /// collected (SkyPay's report may lag), then an exception.
+    #[arg(long, env = "RECON_MISSING_THEIRS_GRACE", value_name = "RECON_MISSING_THEIRS_GRACE",
+          global = true, default_value = "2h", value_parser = setting(parse_duration))]
+    pub recon_missing_theirs_grace: Duration,
+    /// A collection not posted to the core loan system this long after it was collected is an
+    /// exception (`not_posted`).
+    #[arg(long, env = "RECON_NOT_POSTED_AFTER", value_name = "RECON_NOT_POSTED_AFTER",
+          global = true, default_value = "1h", value_parser = setting(parse_duration))]
+    pub recon_not_posted_after: Duration,
+    /// How far apart SkyPay's pay time and ours may be for a `probable_match`.
+    #[arg(long, env = "RECON_PROBABLE_WINDOW", value_name = "RECON_PROBABLE_WINDOW",
+          global = true, default_value = "10m", value_parser = setting(parse_duration))]
+    pub recon_probable_window: Duration,
+    /// When the relay process reconciles the previous day, Manila time (`HH:MM`), or `off`.
+    #[arg(long, env = "RECON_NIGHTLY_AT", value_name = "RECON_NIGHTLY_AT", global = true,
+          default_value = "02:00", value_parser = setting(parse_time_of_day))]
+    pub recon_nightly_at: std::option::Option<chrono::NaiveTime>,
+    /// How often the relay process reconciles today so far, or `off`.
+    #[arg(long, env = "RECON_INTRADAY_EVERY", value_name = "RECON_INTRADAY_EVERY",
+          global = true, default_value = "1h", value_parser = setting(parse_optional_duration))]
+    pub recon_intraday_every: std::option::Option<Duration>,
+    /// The channel code an adopted collection is recorded under (SkyPay's report does not
+    /// say): 99 is SkyPay's "others".
+    #[arg(long, env = "RECON_ADOPT_PAY_CHANNEL", value_name = "RECON_ADOPT_PAY_CHANNEL",
+          global = true, default_value = "99", value_parser = setting(parse_pay_channel))]
+    pub recon_adopt_pay_channel: i32,
 }
 
 impl Settings {
@@ -473,6 +562,7 @@ mod tests {
                 var,
                 "ADMIN_TOKEN"
                     | "SKYPAY_CREDENTIALS"
+                    | "SKYPAY_PARTNER_CREDENTIAL"
                     | "CORE_LOAN_TOKEN"
                     | "DATABASE_URL"
                     | "AMQP_URL"

@@ -8,6 +8,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 use crate::domain::OverpaymentPolicy;
+use crate::skypay::answer::{PayerAddressKey, ReplayedAnswer};
 use crate::skypay::auth::Credential;
 
 /// A secret string: usable, never printed.
@@ -218,4 +219,111 @@ pub fn parse_duration(raw: &str) -> Result<Duration, String> {
         Some(d) if d.is_zero() => Err(format!("`{raw}` is zero: a duration must be positive")),
         Some(d) => Ok(d),
     }
+}
+
+pub(super) fn parse_replayed_answer(raw: &str) -> Result<ReplayedAnswer, String> {
+    match raw {
+        "-1015" => Ok(ReplayedAnswer::AlreadyCollected),
+        "1000" => Ok(ReplayedAnswer::Success),
+        other => Err(format!("must be `-1015` or `1000`, not `{other}`")),
+    }
+}
+
+pub(super) fn parse_payer_address_key(raw: &str) -> Result<PayerAddressKey, String> {
+    match raw {
+        "payerAddress" => Ok(PayerAddressKey::Camel),
+        "payer address" => Ok(PayerAddressKey::Spaced),
+        "both" => Ok(PayerAddressKey::Both),
+        other => Err(format!(
+            "must be `payerAddress`, `payer address` or `both`, not `{other}`"
+        )),
+    }
+}
+
+/// Our partner credential at SkyPay (`SKYPAY_PARTNER_CREDENTIAL`); `Debug` hides the key.
+#[derive(Clone)]
+pub struct PartnerCredential {
+    pub user: String,
+    pub key: Secret,
+}
+
+impl std::fmt::Debug for PartnerCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PartnerCredential")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(super) fn parse_partner_credential(raw: &str) -> Result<PartnerCredential, String> {
+    let (user, key) = raw
+        .split_once(':')
+        .ok_or_else(|| "is not user:key".to_owned())?;
+    let (user, key) = (user.trim(), key.trim());
+    if user.is_empty() || key.is_empty() {
+        return Err("is not user:key (both parts are needed)".into());
+    }
+    Ok(PartnerCredential {
+        user: user.to_owned(),
+        key: Secret::new(key),
+    })
+}
+
+/// What the report's `referenceNo` pairs with (`RECON_MATCH_ON`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchOn {
+    /// Our collection's `receiptNumber`.
+    Receipt,
+    /// Nothing: every row is for a person.
+    None,
+}
+
+pub(super) fn parse_match_on(raw: &str) -> Result<MatchOn, String> {
+    match raw {
+        "receipt" => Ok(MatchOn::Receipt),
+        "none" => Ok(MatchOn::None),
+        other => Err(format!("must be `receipt` or `none`, not `{other}`")),
+    }
+}
+
+pub(super) fn parse_date_type(raw: &str) -> Result<String, String> {
+    match raw {
+        "CollectedTime" | "CreateDate" => Ok(raw.to_owned()),
+        other => Err(format!(
+            "must be `CollectedTime` or `CreateDate`, not `{other}`"
+        )),
+    }
+}
+
+pub(super) fn parse_page_size(raw: &str) -> Result<u32, String> {
+    match raw.parse::<u32>() {
+        Ok(n) if (1..=1000).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "must be a whole number from 1 to 1000, not `{raw}`"
+        )),
+    }
+}
+
+/// `HH:MM` (Manila time), or `off`.
+pub(super) fn parse_time_of_day(raw: &str) -> Result<Option<chrono::NaiveTime>, String> {
+    if raw == "off" {
+        return Ok(None);
+    }
+    chrono::NaiveTime::parse_from_str(raw, "%H:%M")
+        .map(Some)
+        .map_err(|_| format!("must be a time like 02:00, or off, not `{raw}`"))
+}
+
+/// A positive duration, or `off`.
+pub(super) fn parse_optional_duration(raw: &str) -> Result<Option<Duration>, String> {
+    if raw == "off" {
+        return Ok(None);
+    }
+    parse_duration(raw).map(Some)
+}
+
+pub(super) fn parse_pay_channel(raw: &str) -> Result<i32, String> {
+    crate::domain::PayChannel::parse(raw)
+        .map(|c| c.code())
+        .map_err(|e| e.reason.to_string())
 }

@@ -6,6 +6,7 @@ pub mod bills;
 pub mod collections;
 pub mod dead_letters;
 pub mod flags;
+pub mod recon;
 pub mod refusals;
 pub mod stats;
 

@@ -99,6 +99,17 @@ pub fn serialize_money<S: serde::Serializer>(
     serializer.serialize_str(&format_money(*value))
 }
 
+/// Serde: [`serialize_money`] for an amount that may be absent (`null`).
+pub fn serialize_optional_money<S: serde::Serializer>(
+    value: &Option<Decimal>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(v) => serializer.serialize_str(&format_money(*v)),
+        None => serializer.serialize_none(),
+    }
+}
+
 impl fmt::Display for Amount {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&format_money(self.0))

@@ -12,6 +12,7 @@ pub mod payer;
 pub mod payment;
 pub mod phone;
 pub mod receipt;
+pub mod reconcile;
 pub mod time;
 
 pub use amount::{format_money, Amount};

@@ -93,6 +93,19 @@ fn register_bill(params: Value) -> Value {
     op
 }
 
+/// An operation whose body may be left out (no `Content-Type`).
+fn optional_body(mut op: Value) -> Value {
+    op["requestBody"]["required"] = json!(false);
+    op
+}
+
+/// An admin operation answering `text/csv`.
+fn csv_op(summary: &str, params: Value) -> Value {
+    let mut op = admin_op(summary, params, None, "#/components/schemas/Error");
+    op["responses"]["200"] = json!({ "description": "CSV, one line an item", "content": { "text/csv": { "schema": { "type": "string" } } } });
+    op
+}
+
 fn path_param(name: &str, description: &str, schema: Value) -> Value {
     json!({ "name": name, "in": "path", "required": true, "description": description, "schema": schema })
 }
@@ -176,6 +189,28 @@ pub fn document() -> Value {
             json!({ "type": "integer", "format": "int64", "minimum": i64::MIN, "maximum": i64::MAX })
         )
     ]);
+    let date = json!({ "type": "string", "format": "date", "example": "2026-11-20" });
+    let day = query("date", "a Manila day", date.clone());
+    let mut required_day = day.clone();
+    required_day["required"] = json!(true);
+    let item_id = path_param(
+        "id",
+        "the item's id",
+        json!({ "type": "integer", "format": "int64", "minimum": i64::MIN, "maximum": i64::MAX }),
+    );
+    let recon_filters = json!([
+        day.clone(),
+        query(
+            "status",
+            "what the match found",
+            json!({ "type": "string", "enum": crate::domain::reconcile::ItemStatus::NAMES })
+        ),
+        query(
+            "state",
+            "open (default), ok, expected, resolved, all",
+            json!({ "type": "string", "enum": ["open", "ok", "expected", "resolved", "all"] })
+        )
+    ]);
     json!({
         "openapi": "3.0.3",
         "info": {
@@ -214,7 +249,15 @@ pub fn document() -> Value {
             "/internal/dead-letters/{id}/replay": { "post": admin_op("Replay one dead letter", json!([dl.clone()]), None, "#/components/schemas/OpsReport") },
             "/internal/dead-letters/{id}/discard": { "post": admin_op("Discard one dead letter, with a reason", json!([dl]), Some("#/components/schemas/DiscardOne"), "#/components/schemas/OpsReport") },
             "/internal/dead-letters/replay": { "post": admin_op("Replay dead letters matching a filter, or all, at a bounded rate", json!([]), Some("#/components/schemas/Replay"), "#/components/schemas/OpsReport") },
-            "/internal/dead-letters/discard": { "post": admin_op("Discard dead letters matching a filter, or all, with a reason", json!([]), Some("#/components/schemas/Discard"), "#/components/schemas/OpsReport") }
+            "/internal/dead-letters/discard": { "post": admin_op("Discard dead letters matching a filter, or all, with a reason", json!([]), Some("#/components/schemas/Discard"), "#/components/schemas/OpsReport") },
+            "/internal/reconciliation/runs": {
+                "get": admin_op("Reconciliation runs, newest first", json!([day.clone()]), None, "#/components/schemas/ReconRunList"),
+                "post": optional_body(admin_op("Reconcile a Manila day against SkyPay's report now (yesterday by default); 409 when SKYPAY_API_URL is not set or SkyPay cannot be read", json!([]), Some("#/components/schemas/ReconRunInput"), "#/components/schemas/ReconRunOutcome"))
+            },
+            "/internal/reconciliation/items": { "get": admin_op("Reconciliation items (open exceptions by default)", recon_filters, None, "#/components/schemas/ReconItemList") },
+            "/internal/reconciliation/items/{id}": { "get": admin_op("One reconciliation item, with SkyPay's row", json!([item_id.clone()]), None, "#/components/schemas/ReconItem") },
+            "/internal/reconciliation/items/{id}/resolve": { "post": admin_op("Resolve an open item: adopt (a missing_ours row: the collection is recorded and posted like any other), void or escalate, with a note", json!([item_id]), Some("#/components/schemas/ReconResolve"), "#/components/schemas/ReconItem") },
+            "/internal/reconciliation/export": { "get": csv_op("A day's reconciliation items as CSV", json!([required_day])) }
         },
         "components": {
             "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
@@ -289,7 +332,7 @@ fn schemas() -> Value {
             { "required": ["olderThan"], "properties": { "olderThan": { "type": "string" } } }
         ] } } }
     ]);
-    json!({
+    let mut all = json!({
         "SkyPayRequest": { "type": "object", "required": ["userName", "action", "authentication", "controlNumber", "amount", "phone"], "properties": {
             "userName": { "type": "string", "maxLength": 50 }, "action": { "type": "string" }, "authentication": { "type": "string", "maxLength": 255 },
             "controlNumber": { "type": "string", "description": "alias contractNumber" }, "amount": { "oneOf": [{ "type": "string" }, { "type": "number" }] },
@@ -349,5 +392,40 @@ fn schemas() -> Value {
             "skipped": { "type": "array", "items": { "type": "string" } }, "removedFromQueue": { "type": "integer" },
             "queueWarning": { "type": "string" } } },
         "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "string" }, "field": { "type": "string" } } }
+    });
+    if let (Some(all), Value::Object(recon)) = (all.as_object_mut(), recon_schemas()) {
+        all.extend(recon);
+    }
+    all
+}
+
+/// Reconciliation's schemas (a `json!` of its own: one for every schema is too deep a macro).
+fn recon_schemas() -> Value {
+    json!({
+        "ReconRunInput": { "type": "object", "properties": { "date": { "type": "string", "format": "date", "nullable": true } } },
+        "ReconRun": { "type": "object", "properties": {
+            "id": { "type": "integer" }, "businessDate": { "type": "string", "format": "date" },
+            "trigger": { "type": "string", "enum": ["manual", "nightly", "intraday"] },
+            "status": { "type": "string", "enum": ["running", "succeeded", "failed"] }, "error": { "type": "string", "nullable": true },
+            "theirRows": { "type": "integer" }, "ourRows": { "type": "integer" }, "counts": { "type": "object" },
+            "startedBy": { "type": "string" }, "startedAt": { "type": "string", "format": "date-time" },
+            "finishedAt": { "type": "string", "format": "date-time", "nullable": true } } },
+        "ReconRunList": { "type": "array", "items": { "$ref": "#/components/schemas/ReconRun" } },
+        "ReconRunOutcome": { "type": "object", "properties": {
+            "runId": { "type": "integer" }, "date": { "type": "string", "format": "date" }, "theirRows": { "type": "integer" },
+            "notCounted": { "type": "integer" }, "ourRows": { "type": "integer" }, "counts": { "type": "object" } } },
+        "ReconItem": { "type": "object", "properties": {
+            "id": { "type": "integer" }, "businessDate": { "type": "string", "format": "date" }, "matchKey": { "type": "string" },
+            "status": { "type": "string", "enum": crate::domain::reconcile::ItemStatus::NAMES },
+            "state": { "type": "string", "enum": ["ok", "expected", "open", "resolved"] },
+            "collectionId": { "type": "string", "format": "uuid", "nullable": true },
+            "referenceNo": { "type": "string", "nullable": true }, "controlNumber": { "type": "string", "nullable": true },
+            "theirAmount": { "type": "string", "nullable": true }, "ourAmount": { "type": "string", "nullable": true },
+            "theirRow": { "type": "object", "nullable": true }, "detail": { "type": "string" },
+            "resolution": { "type": "string", "enum": ["adopt", "void", "escalate"], "nullable": true },
+            "resolutionNote": { "type": "string", "nullable": true }, "resolvedBy": { "type": "string", "nullable": true } } },
+        "ReconItemList": { "type": "array", "items": { "$ref": "#/components/schemas/ReconItem" } },
+        "ReconResolve": { "type": "object", "required": ["resolution", "note"], "properties": {
+            "resolution": { "type": "string", "enum": ["adopt", "void", "escalate"] }, "note": { "type": "string", "pattern": NON_BLANK } } }
     })
 }

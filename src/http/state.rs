@@ -14,6 +14,8 @@ use crate::admin::AdminState;
 use crate::config::Settings;
 use crate::db::bills::BillReader;
 use crate::ops::dead_letters::DeadLetterQueue;
+use crate::reconcile::exceptions::AdoptSettings;
+use crate::reconcile::Reconciler;
 use crate::skypay::{SkyPayConfig, SkyPayState};
 
 #[derive(Clone)]
@@ -43,6 +45,8 @@ impl AppState {
                     trusted_proxies: settings.trusted_proxies.clone(),
                     require_encryption: settings.require_encryption,
                     overpayment: settings.overpayment,
+                    replayed_answer: settings.replayed_collect_answer,
+                    payer_address_key: settings.payer_address_key,
                 }),
             },
             admin: AdminState {
@@ -55,6 +59,10 @@ impl AppState {
                     .amqp_url
                     .clone()
                     .map(|url| DeadLetterQueue::new(url, topology.clone())),
+                reconciliation: crate::reconcile::Service {
+                    reconciler: Reconciler::from_settings(settings, pool.clone())?.map(Arc::new),
+                    adopt: AdoptSettings::from_settings(settings),
+                },
             },
             pool,
             amqp_url: settings.amqp_url.clone(),

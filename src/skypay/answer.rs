@@ -3,7 +3,7 @@
 use chrono::Utc;
 use serde::Serialize;
 
-use crate::domain::{format_response_time, CollectRefusal, FieldError, InquiryRefusal};
+use crate::domain::{format_response_time, CollectRefusal, FieldError, FlagKind, InquiryRefusal};
 use crate::payments::collect::CollectOutcome;
 use crate::payments::inquiry::InquiryOutcome;
 
@@ -40,14 +40,53 @@ impl Code {
     }
 }
 
+/// What an exact replay of a recorded collect is answered (`REPLAYED_COLLECT_ANSWER`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplayedAnswer {
+    /// `-1015`, "The transaction has been collected": SkyPay's pages.
+    AlreadyCollected,
+    /// `1000`: an idempotent retry answered like the first call.
+    Success,
+}
+
+/// The payer address's key in an inquiry's answer (`PAYER_ADDRESS_KEY`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayerAddressKey {
+    /// `payerAddress`, as SkyPay's sample answer has it.
+    Camel,
+    /// `payer address`, as SkyPay's field table has it.
+    Spaced,
+    Both,
+}
+
 /// The fields an inquiry adds on success.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PayerDetails {
     pub amount: String,
     pub payer_name: String,
     pub payer_address: String,
     pub payer_phone: String,
+    /// Under which key(s) the address goes (`PAYER_ADDRESS_KEY`).
+    pub address_key: PayerAddressKey,
+}
+
+impl Serialize for PayerDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let keys: &[&str] = match self.address_key {
+            PayerAddressKey::Camel => &["payerAddress"],
+            PayerAddressKey::Spaced => &["payer address"],
+            PayerAddressKey::Both => &["payerAddress", "payer address"],
+        };
+        let mut map = serializer.serialize_map(Some(3 + keys.len()))?;
+        map.serialize_entry("amount", &self.amount)?;
+        map.serialize_entry("payerName", &self.payer_name)?;
+        for key in keys {
+            map.serialize_entry(key, &self.payer_address)?;
+        }
+        map.serialize_entry("payerPhone", &self.payer_phone)?;
+        map.end()
+    }
 }
 
 /// One answer to SkyPay: always `responseTime`, `responseCode`, `responseDescription`.
@@ -121,13 +160,18 @@ impl Answer {
     }
 
     /// The answer to an inquiry's outcome: the one place its texts are written.
-    pub fn to_inquiry(outcome: &InquiryOutcome, amount: &crate::domain::Amount) -> Self {
+    pub fn to_inquiry(
+        outcome: &InquiryOutcome,
+        amount: &crate::domain::Amount,
+        address_key: PayerAddressKey,
+    ) -> Self {
         match outcome {
             InquiryOutcome::Payable(bill) => Answer::inquiry_success(PayerDetails {
                 amount: amount.to_string(),
                 payer_name: bill.payer.joined(),
                 payer_address: bill.payer_address.chars().take(255).collect(),
                 payer_phone: bill.payer_phone.clone(),
+                address_key,
             }),
             InquiryOutcome::Refused(InquiryRefusal::InvalidControlNumber(why)) => Answer::new(
                 Code::InvalidOrCollected,
@@ -141,9 +185,13 @@ impl Answer {
     }
 
     /// The answer to a collect's outcome: the one place its texts are written.
-    pub fn to_collect(outcome: &CollectOutcome) -> Self {
+    /// `replayed`: what an exact replay is answered (`REPLAYED_COLLECT_ANSWER`).
+    pub fn to_collect(outcome: &CollectOutcome, replayed: ReplayedAnswer) -> Self {
         match outcome {
             CollectOutcome::Recorded(_) => Answer::success(),
+            CollectOutcome::Repeated(FlagKind::Replay) if replayed == ReplayedAnswer::Success => {
+                Answer::success()
+            }
             CollectOutcome::Repeated(_) => Answer::new(
                 Code::InvalidOrCollected,
                 "The transaction has been collected",
@@ -204,12 +252,53 @@ mod tests {
             payer_name: "Dela Cruz,Juan".into(),
             payer_address: "Manila".into(),
             payer_phone: "09221008333".into(),
+            address_key: PayerAddressKey::Camel,
         });
         let json: serde_json::Value = serde_json::from_str(&answer.to_json()).unwrap();
         assert_eq!(json["amount"], "3900.00");
         assert_eq!(json["payerName"], "Dela Cruz,Juan");
         assert_eq!(json["payerAddress"], "Manila");
         assert_eq!(json["payerPhone"], "09221008333");
+    }
+
+    #[test]
+    fn the_payer_address_goes_under_the_key_the_setting_names() {
+        let details = |address_key| PayerDetails {
+            amount: "1.00".into(),
+            payer_name: "A".into(),
+            payer_address: "Manila".into(),
+            payer_phone: "09221008333".into(),
+            address_key,
+        };
+        let json = |key| serde_json::to_value(Answer::inquiry_success(details(key))).unwrap();
+        let camel = json(PayerAddressKey::Camel);
+        assert_eq!(camel["payerAddress"], "Manila");
+        assert!(camel.get("payer address").is_none());
+        let spaced = json(PayerAddressKey::Spaced);
+        assert_eq!(spaced["payer address"], "Manila");
+        assert!(spaced.get("payerAddress").is_none());
+        let both = json(PayerAddressKey::Both);
+        assert_eq!(both["payerAddress"], "Manila");
+        assert_eq!(both["payer address"], "Manila");
+    }
+
+    #[test]
+    fn an_exact_replay_is_answered_as_the_setting_says() {
+        let replay = CollectOutcome::Repeated(FlagKind::Replay);
+        let conflict = CollectOutcome::Repeated(FlagKind::Conflict);
+        assert_eq!(
+            Answer::to_collect(&replay, ReplayedAnswer::AlreadyCollected).response_code,
+            "-1015"
+        );
+        assert_eq!(
+            Answer::to_collect(&replay, ReplayedAnswer::Success).response_code,
+            "1000"
+        );
+        // A receipt sent again with other fields is never a success.
+        assert_eq!(
+            Answer::to_collect(&conflict, ReplayedAnswer::Success).response_code,
+            "-1015"
+        );
     }
 
     #[test]

@@ -162,7 +162,9 @@ async fn answer_action(state: &SkyPayState, raw: &RawRequest, action: Action) ->
     match action {
         Action::Inquiry => match InquiryRequest::try_from(raw) {
             Ok(req) => match inquiry::inquire(&state.bills, &req).await {
-                Ok(outcome) => Answer::to_inquiry(&outcome, &req.amount),
+                Ok(outcome) => {
+                    Answer::to_inquiry(&outcome, &req.amount, state.config.payer_address_key)
+                }
                 Err(e) => {
                     tracing::error!(error = %format_args!("{e:#}"), "inquiry failed");
                     Answer::unexpected()
@@ -179,7 +181,7 @@ async fn answer_action(state: &SkyPayState, raw: &RawRequest, action: Action) ->
                 {
                     Ok(outcome) => {
                         tracing::info!(outcome = ?outcome, "collect answered");
-                        Answer::to_collect(&outcome)
+                        Answer::to_collect(&outcome, state.config.replayed_answer)
                     }
                     Err(e) => {
                         tracing::error!(error = %format_args!("{e:#}"), "collect failed; answered -1009");

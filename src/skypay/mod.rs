@@ -3,6 +3,7 @@
 
 pub mod answer;
 pub mod auth;
+pub mod client;
 pub mod envelope;
 pub mod handler;
 pub mod request;

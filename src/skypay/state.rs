@@ -5,6 +5,7 @@ use std::sync::Arc;
 use ipnet::IpNet;
 use sqlx::PgPool;
 
+use super::answer::{PayerAddressKey, ReplayedAnswer};
 use super::auth::Credential;
 use crate::db::bills::BillReader;
 use crate::domain::OverpaymentPolicy;
@@ -17,6 +18,10 @@ pub struct SkyPayConfig {
     pub trusted_proxies: Vec<IpNet>,
     pub require_encryption: bool,
     pub overpayment: OverpaymentPolicy,
+    /// `REPLAYED_COLLECT_ANSWER`.
+    pub replayed_answer: ReplayedAnswer,
+    /// `PAYER_ADDRESS_KEY`.
+    pub payer_address_key: PayerAddressKey,
 }
 
 #[derive(Clone)]

@@ -10,6 +10,7 @@ mod flags;
 mod metrics;
 mod openapi;
 mod readiness;
+mod reconciliation;
 mod stack;
 mod startup;
 

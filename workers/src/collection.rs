@@ -118,26 +118,31 @@ pub enum FlagKind {
     Overpayment,
     /// The core loan system already had a payment with this receipt.
     CoreDuplicate,
+    /// Recorded by adopting a row of SkyPay's report that we had no collection for
+    /// (reconciliation): SkyPay collected it, its collect never reached us.
+    Adopted,
 }
 
 impl FlagKind {
-    pub const ALL: [FlagKind; 6] = [
+    pub const ALL: [FlagKind; 7] = [
         FlagKind::Replay,
         FlagKind::Conflict,
         FlagKind::SuspectedDoublePayment,
         FlagKind::RefusedCollect,
         FlagKind::Overpayment,
         FlagKind::CoreDuplicate,
+        FlagKind::Adopted,
     ];
 
     /// The names, in the order of `ALL` (for documents and help texts).
-    pub const NAMES: [&'static str; 6] = [
+    pub const NAMES: [&'static str; 7] = [
         FlagKind::Replay.as_str(),
         FlagKind::Conflict.as_str(),
         FlagKind::SuspectedDoublePayment.as_str(),
         FlagKind::RefusedCollect.as_str(),
         FlagKind::Overpayment.as_str(),
         FlagKind::CoreDuplicate.as_str(),
+        FlagKind::Adopted.as_str(),
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -148,6 +153,7 @@ impl FlagKind {
             FlagKind::RefusedCollect => "refused_collect",
             FlagKind::Overpayment => "overpayment",
             FlagKind::CoreDuplicate => "core_duplicate",
+            FlagKind::Adopted => "adopted",
         }
     }
 
