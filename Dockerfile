@@ -1,5 +1,6 @@
 # One image, two binaries: `collector` (migrate | serve | relay | worker | all | dlq) and
-# `fake-core` (the stand-in core loan system). docker-compose.yml runs every service from it.
+# `fake-core` (the stand-in core loan system) and `fake-skypay` (SkyPay's stand-in).
+# docker-compose.yml runs every service from it.
 #
 #   docker build -t collector:local .
 #   docker run --rm collector:local --help
@@ -37,7 +38,7 @@ COPY workers/src workers/src
 # touch the crate roots so cargo recompiles both local crates for certain.
 RUN touch src/main.rs src/lib.rs workers/src/lib.rs workers/src/bin/fake-core.rs \
  && cargo build --release --locked -p collector -p workers --bins \
- && install -m 0755 target/release/collector target/release/fake-core /usr/local/bin/
+ && install -m 0755 target/release/collector target/release/fake-core target/release/fake-skypay /usr/local/bin/
 
 ############################ runtime ############################
 FROM debian:bookworm-slim AS runtime
@@ -54,6 +55,7 @@ RUN groupadd --system --gid 10001 collector \
 
 COPY --from=builder /usr/local/bin/collector /usr/local/bin/collector
 COPY --from=builder /usr/local/bin/fake-core /usr/local/bin/fake-core
+COPY --from=builder /usr/local/bin/fake-skypay /usr/local/bin/fake-skypay
 
 WORKDIR /app
 USER collector:collector
