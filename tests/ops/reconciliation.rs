@@ -352,7 +352,9 @@ async fn a_rerun_changes_nothing_and_keeps_what_ops_resolved() {
 
 #[tokio::test]
 async fn every_report_quirk_is_read_and_rows_appearing_while_we_page_are_found() {
-    // Five rows a page: the book is read over several pages, while rows keep appearing.
+    // Five rows a page, slow ones, two refused with a 503 first, numbers as strings, trailing
+    // commas, SkyPay's misspelt action: the book is read over several pages while rows keep
+    // appearing.
     let s = setup(&[
         ("SKYPAY_REPORT_PAGE_SIZE", "5"),
         ("SKYPAY_REPORT_ACTION", "getRerpotCollection"),
@@ -372,6 +374,7 @@ async fn every_report_quirk_is_read_and_rows_appearing_while_we_page_are_found()
         trailing_commas: true,
         insert_between_pages: 2,
         fail_pages: 2,
+        page_delay_ms: 100,
         action_spellings: vec!["getRerpotCollection".into()],
         ..ReportSwitches::default()
     });
