@@ -21,6 +21,7 @@
 //! | `collector_recon_open_exceptions{status}` | gauge | reconciliation exceptions waiting for ops |
 //! | `collector_recon_oldest_open_exception_seconds` | gauge | age of the oldest open exception |
 //! | `collector_recon_last_success_timestamp_seconds` | gauge | when the last reconciliation run succeeded (Unix time; 0: never) |
+//! | `collector_settlement_drift_pesos` | gauge | the last collection settlement this process checked: its amount minus the matched collections of its period |
 //!
 //! Every metric has HELP text ([`DESCRIPTIONS`], registered with the recorder), so that
 //! `promtool check metrics` passes; a test keeps the list in step with the code.
@@ -177,6 +178,12 @@ pub const DESCRIPTIONS: &[(Kind, &str, &str)] = &[
         Kind::Gauge,
         "collector_recon_last_success_timestamp_seconds",
         database_wide!("When the last reconciliation run succeeded, Unix time (0: never)"),
+    ),
+    (
+        Kind::Gauge,
+        "collector_settlement_drift_pesos",
+        "The last collection settlement this process checked (financeNotification statement \
+         type 4): SkyPay's amount minus the matched collections of its period, in pesos",
     ),
 ];
 

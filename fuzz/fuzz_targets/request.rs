@@ -192,6 +192,7 @@ fn answer_before_database(raw: &RawRequest, creds: &[Credential]) -> Answer {
     let parsed = match action {
         Action::Inquiry => inquiry.map(|_| ()),
         Action::Collect => collect.map(|_| ()),
+        Action::FinanceNotification => collector::domain::FinanceNotice::try_from(raw).map(|_| ()),
     };
     match parsed {
         // The database decides from here; `1000` stands for "reached the call".

@@ -1,5 +1,5 @@
-//! `/internal/reconciliation`: runs (list, start one), items (list, show, resolve), and a day's
-//! items as CSV.
+//! `/internal/reconciliation`: runs (list, start one), items (list, show, resolve), a day's
+//! items as CSV, and SkyPay's finance notices with their settlement checks.
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::error::AdminError;
 use super::extract::{JsonBody, Path, Query};
 use super::state::{actor, AdminState};
+use crate::db::finance::Notice;
 use crate::db::recon::{Item, ItemFilter, Run};
 use crate::reconcile::exceptions::{self, Resolution};
 use crate::reconcile::{self, RunOutcome};
@@ -154,4 +155,24 @@ pub async fn export(
         csv,
     )
         .into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct NoticeQuery {
+    /// 4: collection settlements.
+    statement_type: Option<i32>,
+}
+
+/// `GET /internal/reconciliation/notices?statementType=4`: SkyPay's finance notices as stored,
+/// newest first (at most 500), each collection settlement with its period, matched total and
+/// drift.
+pub async fn list_notices(
+    State(state): State<AdminState>,
+    Query(q): Query<NoticeQuery>,
+) -> Result<Json<Vec<Notice>>, AdminError> {
+    let notices = crate::db::finance::list(&state.pool, q.statement_type, 500)
+        .await
+        .map_err(AdminError::from)?;
+    Ok(Json(notices))
 }

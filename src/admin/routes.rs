@@ -69,5 +69,9 @@ where
             "/internal/reconciliation/export",
             get(reconciliation::export),
         )
+        .route(
+            "/internal/reconciliation/notices",
+            get(reconciliation::list_notices),
+        )
         .route_layer(middleware::from_fn_with_state(state, require_token))
 }

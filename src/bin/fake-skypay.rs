@@ -8,7 +8,6 @@ use collector::fake_skypay::{
     self, FakeSkyPay, PartnerCredential, ReportSwitches, SimulatorTargets, Switches, ACTION,
     ACTION_MISSPELT,
 };
-use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
 #[command(
@@ -99,24 +98,7 @@ async fn main() -> std::process::ExitCode {
         }
     };
     tracing::info!(listen = %args.listen, user = credential.user(), ?switches, "fake SkyPay listening");
-    let shutdown = CancellationToken::new();
-    let token = shutdown.clone();
-    tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
-        token.cancel();
-    });
-    #[cfg(unix)]
-    {
-        let token = shutdown.clone();
-        tokio::spawn(async move {
-            if let Ok(mut term) =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            {
-                term.recv().await;
-                token.cancel();
-            }
-        });
-    }
+    let shutdown = workers::signal::shutdown_on_signal();
     match fake_skypay::serve(listener, FakeSkyPay::new(credential, switches), shutdown).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -41,6 +41,21 @@ pub async fn reconcile(
         }
         out.push_str(&format!("  by status: {}\n", outcome.counts["byStatus"]));
         out.push_str(&format!("  by state:  {}\n", outcome.counts["byState"]));
+        if let Some(notices) = &outcome.notices {
+            out.push_str(&format!(
+                "  SkyPay's finance notices: {} listed, {} stored now, {} stored before, {} unreadable\n",
+                notices.fetched, notices.recorded, notices.repeated, notices.skipped
+            ));
+            for checked in &notices.rechecked {
+                out.push_str(&format!(
+                    "  settlement {}: drift {}\n",
+                    checked.reference_number, checked.drift
+                ));
+            }
+            if let Some(error) = &notices.error {
+                out.push_str(&format!("  finance notices not caught up: {error}\n"));
+            }
+        }
         out.push_str("open exceptions: collector exceptions list --state open\n");
         out
     })

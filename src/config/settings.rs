@@ -11,7 +11,7 @@ use workers::sweeper::SweeperConfig;
 use super::error::ConfigError;
 use super::setting::{setting, without_env};
 use super::value::*;
-use crate::domain::OverpaymentPolicy;
+use crate::domain::{AmountUnit, OverpaymentPolicy, SettlementPeriod, SettlementRules};
 use crate::skypay::answer::{PayerAddressKey, ReplayedAnswer};
 use crate::skypay::auth::Credential;
 
@@ -233,6 +233,28 @@ pub struct ReconArgs {
     #[arg(long, env = "RECON_ADOPT_PAY_CHANNEL", value_name = "RECON_ADOPT_PAY_CHANNEL",
           global = true, default_value = "99", value_parser = setting(parse_pay_channel))]
     pub recon_adopt_pay_channel: i32,
+    /// Which Manila day a collection settlement (a `financeNotification` of statement type 4)
+    /// dated on day D covers: `previous-day` (D − 1) or `same-day` (D). Its drift is its
+    /// amount minus the reconciliation items matched on that day (a day not reconciled has
+    /// none: the drift is then the whole amount, until its run checks it again).
+    #[arg(long, env = "SETTLEMENT_PERIOD", value_name = "SETTLEMENT_PERIOD", global = true,
+          default_value = "previous-day", value_parser = setting(parse_settlement_period))]
+    pub settlement_period: SettlementPeriod,
+    /// What a finance notice's integer `amount` counts: `centavos` (390000 is 3900.00) or
+    /// `pesos`. SkyPay's page does not say.
+    #[arg(long, env = "SETTLEMENT_AMOUNT_UNIT", value_name = "SETTLEMENT_AMOUNT_UNIT",
+          global = true, default_value = "centavos", value_parser = setting(parse_amount_unit))]
+    pub settlement_amount_unit: AmountUnit,
+}
+
+impl ReconArgs {
+    /// How collection settlements are checked (`SETTLEMENT_PERIOD`, `SETTLEMENT_AMOUNT_UNIT`).
+    pub fn settlement_rules(&self) -> SettlementRules {
+        SettlementRules {
+            period: self.settlement_period,
+            unit: self.settlement_amount_unit,
+        }
+    }
 }
 
 impl Settings {
@@ -341,6 +363,19 @@ mod tests {
         assert_eq!(s.retry_schedule[5], Duration::from_secs(6 * 3600));
         assert_eq!(s.sweeper.config(), SweeperConfig::default());
         assert_eq!(s.log_format, LogFormat::Text);
+        assert_eq!(s.recon.settlement_rules(), SettlementRules::default());
+        let s2 = load(&[
+            ("SETTLEMENT_PERIOD", "same-day"),
+            ("SETTLEMENT_AMOUNT_UNIT", "pesos"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s2.recon.settlement_rules(),
+            SettlementRules {
+                period: SettlementPeriod::SameDay,
+                unit: AmountUnit::Pesos
+            }
+        );
         assert!(s.credentials.is_empty() && s.trusted_proxies.is_empty());
         assert!(s.allowed_ips.is_none() && s.database_url.is_none());
     }
@@ -414,6 +449,8 @@ mod tests {
             ("SWEEPER_LOOKBACK", "2w"),
             ("RUST_LOG", "info,collector=loud"),
             ("RUST_LOG", "[{"),
+            ("SETTLEMENT_PERIOD", "yesterday"),
+            ("SETTLEMENT_AMOUNT_UNIT", "cents"),
         ];
         for (var, value) in cases {
             let err = load(&[(var, value)]).expect_err(var);

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
-use crate::domain::OverpaymentPolicy;
+use crate::domain::{AmountUnit, OverpaymentPolicy, SettlementPeriod};
 use crate::skypay::answer::{PayerAddressKey, ReplayedAnswer};
 use crate::skypay::auth::Credential;
 
@@ -326,4 +326,13 @@ pub(super) fn parse_pay_channel(raw: &str) -> Result<i32, String> {
     crate::domain::PayChannel::parse(raw)
         .map(|c| c.code())
         .map_err(|e| e.reason.to_string())
+}
+
+pub(super) fn parse_settlement_period(raw: &str) -> Result<SettlementPeriod, String> {
+    SettlementPeriod::parse(raw)
+        .ok_or_else(|| format!("must be `previous-day` or `same-day`, not `{raw}`"))
+}
+
+pub(super) fn parse_amount_unit(raw: &str) -> Result<AmountUnit, String> {
+    AmountUnit::parse(raw).ok_or_else(|| format!("must be `centavos` or `pesos`, not `{raw}`"))
 }

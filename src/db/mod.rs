@@ -5,6 +5,7 @@ pub mod audit;
 pub mod bills;
 pub mod collections;
 pub mod dead_letters;
+pub mod finance;
 pub mod flags;
 pub mod recon;
 pub mod refusals;

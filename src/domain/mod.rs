@@ -6,6 +6,7 @@ pub mod bill;
 pub mod control_number;
 pub mod duration;
 pub mod error;
+pub mod finance;
 pub mod mask;
 pub mod pay_channel;
 pub mod payer;
@@ -22,6 +23,9 @@ pub use bill::{
 };
 pub use control_number::ControlNumber;
 pub use error::FieldError;
+pub use finance::{
+    AmountUnit, FinanceNotice, Settlement, SettlementPeriod, SettlementPeriodSpan, SettlementRules,
+};
 pub use pay_channel::PayChannel;
 pub use payer::PayerName;
 pub use payment::{CollectRequest, InquiryRequest};

@@ -16,6 +16,17 @@
 //!   as collected: a collect answered `1000`, one the network drops before it reaches us
 //!   (`dropRate`), one not answered in time (`timeoutMs`).
 //!
+//! - **SkyPay's finance notices** (settlements…): `POST /notices` lists one or several (the
+//!   callback's fields, `referenceNumber` required), `GET /notices` shows them, `DELETE
+//!   /notices` forgets them. The partner API answers `notificationInquiry` (any case) from
+//!   them: those whose `transctionDate` falls on `startDate..=endDate`, of `statementTypes`
+//!   (every type when absent), as `{"result":[…]}` (the shape this service assumes; SkyPay
+//!   has not published it). `POST /notify[?plain=true]` with a notice lists it and sends it
+//!   to our API (`{apiUrl}/skypay`) as SkyPay's `financeNotification` callback, sealed with
+//!   the credential's key, and answers `{"answer": <our answer>}`. `PUT /control`
+//!   `{"noticesErrorCode": "-1032"}` answers every `notificationInquiry` with that code (the
+//!   report's `errorCode` and `failPages` apply to it too); `""` stops it.
+//!
 //! The book: `POST /book` adds rows, `GET /book` lists them, `DELETE /book` empties it.
 //!
 //! Failure injection for the report, set at start or at run time through `PUT /control`
@@ -31,6 +42,7 @@
 
 mod book;
 mod credential;
+mod notices;
 mod report;
 mod server;
 mod simulate;
@@ -40,6 +52,7 @@ mod tests;
 
 pub use book::{parse_manila, Book, BookRow, DateType, NewRow, TIME_FORMAT};
 pub use credential::PartnerCredential;
+pub use notices::{NoticeQuery, FINANCE_NOTIFICATION, NOTIFICATION_INQUIRY};
 pub use report::{
     page, parse_query, write_page, Page, ReportQuery, ReportSwitches, ACTION, ACTION_MISSPELT,
 };

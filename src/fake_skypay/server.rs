@@ -15,6 +15,7 @@ use serde_json::{json, Map, Value};
 
 use super::book::{Book, BookRow, NewRow};
 use super::credential::PartnerCredential;
+use super::notices;
 use super::report::{self, ReportSwitches};
 use super::simulate::{self, SimulateError, SimulateRequest, SimulateSummary, SimulatorTargets};
 use crate::skypay::envelope;
@@ -67,6 +68,11 @@ pub struct FakeSkyPay {
     credential: Mutex<PartnerCredential>,
     switches: Mutex<Switches>,
     book: Mutex<Book>,
+    /// SkyPay's finance notices, for `notificationInquiry` (each a callback's fields).
+    notices: Mutex<Vec<Map<String, Value>>>,
+    /// Answer every `notificationInquiry` with this `responseCode` (`PUT /control`
+    /// `noticesErrorCode`): the report still answers.
+    notices_error: Mutex<Option<String>>,
     calls: Mutex<Vec<ReportCall>>,
     /// 503s answered since the report switches were last set (`failPages`).
     pages_failed: AtomicU64,
@@ -83,6 +89,8 @@ impl FakeSkyPay {
             credential: Mutex::new(credential),
             switches: Mutex::new(switches),
             book: Mutex::new(Book::default()),
+            notices: Mutex::new(Vec::new()),
+            notices_error: Mutex::new(None),
             calls: Mutex::new(Vec::new()),
             pages_failed: AtomicU64::new(0),
             client: reqwest::Client::new(),
@@ -134,6 +142,58 @@ impl FakeSkyPay {
 
     pub fn clear_book(&self) {
         lock(&self.book).clear();
+    }
+
+    /// Lists each notice (a callback's fields, `referenceNumber` required); one with the
+    /// `referenceNumber` and `accountNo` of a listed notice replaces it. Nothing is listed if
+    /// any is invalid. Returns how many are listed.
+    pub fn add_notices(&self, notices: impl IntoIterator<Item = Value>) -> Result<usize, String> {
+        let checked = notices
+            .into_iter()
+            .enumerate()
+            .map(|(i, n)| notices::checked(n).map_err(|why| format!("notice {}: {why}", i + 1)))
+            .collect::<Result<Vec<_>, String>>()?;
+        let mut list = lock(&self.notices);
+        for notice in checked {
+            let key = notices::key(&notice);
+            match list.iter_mut().find(|n| notices::key(n) == key) {
+                Some(listed) => *listed = notice,
+                None => list.push(notice),
+            }
+        }
+        Ok(list.len())
+    }
+
+    /// Every `notificationInquiry` answered with `code` (`-1032`, `-9999`…), or normally again
+    /// with `None`.
+    pub fn set_notices_error(&self, code: Option<String>) {
+        *lock(&self.notices_error) = code.filter(|c| !c.trim().is_empty());
+    }
+
+    /// The finance notices, in listing order.
+    pub fn notices(&self) -> Vec<Value> {
+        lock(&self.notices)
+            .iter()
+            .map(|n| Value::Object(n.clone()))
+            .collect()
+    }
+
+    pub fn clear_notices(&self) {
+        lock(&self.notices).clear();
+    }
+
+    /// Lists `notice` and sends it to our API as a `financeNotification` callback (`POST
+    /// /notify`), sealed with the credential's key unless `plain`; our answer, opened.
+    pub async fn notify(&self, notice: Value, plain: bool) -> Result<Value, String> {
+        let notice = notices::checked(notice)?;
+        let api_url = self
+            .switches()
+            .simulator
+            .api_url
+            .ok_or_else(|| "no apiUrl: set it with PUT /control".to_owned())?;
+        self.add_notices([Value::Object(notice.clone())])?;
+        let credential = self.credential();
+        notices::push(&self.client, &api_url, &credential, &notice, plain).await
     }
 
     /// The partner API calls received, oldest first.
@@ -251,6 +311,18 @@ impl FakeSkyPay {
             return refuse("-1001", None);
         }
         let action = text("action");
+        if action.eq_ignore_ascii_case(notices::NOTIFICATION_INQUIRY) {
+            if let Some(code) = lock(&self.notices_error).clone() {
+                return refuse(&code, None);
+            }
+            let query = match notices::parse_query(&request) {
+                Ok(query) => query,
+                Err(why) => return refuse("-1032", Some(&why)),
+            };
+            let selected = notices::select(&lock(&self.notices), &query);
+            let outcome = format!("notices: {}", selected.len());
+            return (reply(notices::write_answer(selected)), outcome);
+        }
         if !switches.action_spellings.iter().any(|a| a == action) {
             return refuse("-1032", Some(&format!("unsupported action `{action}`")));
         }
@@ -308,6 +380,7 @@ pub struct ControlView {
     pub report: ReportSwitches,
     pub simulator: TargetsView,
     pub pages_failed: u64,
+    pub notices_error_code: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -327,6 +400,8 @@ pub struct ControlUpdate {
     pub report: Option<ReportSwitches>,
     pub simulator: Option<TargetsUpdate>,
     pub credential: Option<String>,
+    /// Answer every `notificationInquiry` with this `responseCode`; an empty string stops.
+    pub notices_error_code: Option<String>,
 }
 
 #[derive(Clone, Default, Deserialize)]
@@ -359,6 +434,7 @@ impl FakeSkyPay {
                 admin_token_set: switches.simulator.admin_token.is_some(),
             },
             pages_failed: self.pages_failed(),
+            notices_error_code: lock(&self.notices_error).clone(),
         }
     }
 
@@ -391,6 +467,10 @@ impl FakeSkyPay {
             set(&mut targets.admin_token, patch.admin_token);
             tracing::info!(?targets, "fake-skypay simulator targets changed");
         }
+        if let Some(code) = update.notices_error_code {
+            tracing::info!(code, "fake-skypay notificationInquiry error code changed");
+            self.set_notices_error(Some(code));
+        }
         Ok(())
     }
 }
@@ -399,6 +479,11 @@ pub fn router(fake: Arc<FakeSkyPay>) -> Router {
     Router::new()
         .route("/services/{caller_name}", post(services))
         .route("/book", get(show_book).post(add_book).delete(forget_book))
+        .route(
+            "/notices",
+            get(show_notices).post(add_notices).delete(forget_notices),
+        )
+        .route("/notify", post(notify))
         .route("/report-calls", get(show_calls).delete(forget_calls))
         .route("/simulate", post(run_simulation))
         .route("/control", get(show_control).put(set_control))
@@ -451,6 +536,52 @@ async fn add_book(State(fake): State<Arc<FakeSkyPay>>, Json(rows): Json<Vec<NewR
 async fn forget_book(State(fake): State<Arc<FakeSkyPay>>) -> StatusCode {
     fake.clear_book();
     StatusCode::NO_CONTENT
+}
+
+async fn show_notices(State(fake): State<Arc<FakeSkyPay>>) -> Json<Vec<Value>> {
+    Json(fake.notices())
+}
+
+/// `POST /notices`: one notice (an object) or several (an array).
+async fn add_notices(State(fake): State<Arc<FakeSkyPay>>, Json(body): Json<Value>) -> Response {
+    let list = match body {
+        Value::Array(list) => list,
+        one => vec![one],
+    };
+    let added = list.len();
+    match fake.add_notices(list) {
+        Ok(total) => (
+            StatusCode::CREATED,
+            Json(json!({ "added": added, "total": total })),
+        )
+            .into_response(),
+        Err(why) => unprocessable(why),
+    }
+}
+
+async fn forget_notices(State(fake): State<Arc<FakeSkyPay>>) -> StatusCode {
+    fake.clear_notices();
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct NotifyQuery {
+    /// Send plain JSON instead of SkyPay's envelope.
+    plain: bool,
+}
+
+/// `POST /notify[?plain=true]` with a notice: listed, then sent to our API as SkyPay's
+/// `financeNotification` callback; answers `{"answer": <our answer>}`.
+async fn notify(
+    State(fake): State<Arc<FakeSkyPay>>,
+    axum::extract::Query(query): axum::extract::Query<NotifyQuery>,
+    Json(notice): Json<Value>,
+) -> Response {
+    match fake.notify(notice, query.plain).await {
+        Ok(answer) => Json(json!({ "answer": answer })).into_response(),
+        Err(why) => unprocessable(why),
+    }
 }
 
 async fn show_calls(State(fake): State<Arc<FakeSkyPay>>) -> Json<Vec<ReportCall>> {

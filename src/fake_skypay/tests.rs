@@ -631,3 +631,59 @@ async fn the_simulator_books_what_was_answered_dropped_or_timed_out() {
     assert_eq!(json["timedOutReceipts"].as_array().unwrap().len(), 1);
     shutdown.cancel();
 }
+
+#[test]
+fn notification_inquiry_answers_from_the_listed_notices() {
+    let fake = fake();
+    let listed = fake
+        .add_notices([
+            json!({"referenceNumber": "FN-1", "accountNo": "A1", "statementType": 4,
+                   "transctionDate": "2026-11-21 09:00:00", "amount": 390000}),
+            json!({"referenceNumber": "FN-2", "statementType": 1,
+                   "transctionDate": "2026-11-21 09:00:00", "amount": 5}),
+            json!({"referenceNumber": "FN-3", "statementType": "4",
+                   "transctionDate": "2026-11-23 09:00:00", "amount": 7}),
+        ])
+        .unwrap();
+    assert_eq!(listed, 3);
+    // The same reference and account replaces the listed notice.
+    let listed = fake
+        .add_notices([
+            json!({"referenceNumber": "FN-1", "accountNo": "A1", "statementType": 4,
+                             "transctionDate": "2026-11-21 09:00:00", "amount": 390100}),
+        ])
+        .unwrap();
+    assert_eq!(listed, 3);
+    assert!(fake.add_notices([json!({"amount": 1})]).is_err());
+    let inquiry = |types: Value| {
+        json!({"userName": USER, "action": "NOTIFICATIONINQUIRY", "authentication": KEY,
+               "startDate": "2026-11-20", "endDate": "2026-11-22", "statementTypes": types})
+    };
+    let answer = ask(&fake, &inquiry(json!([4])));
+    let result = answer["result"].as_array().unwrap();
+    assert_eq!(result.len(), 1, "{answer}");
+    assert_eq!(result[0]["referenceNumber"], "FN-1");
+    assert_eq!(result[0]["amount"], 390100);
+    assert_eq!(
+        ask(&fake, &inquiry(Value::Null))["result"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let mut wrong = inquiry(json!([4]));
+    wrong["authentication"] = "NOT-THE-KEY".into();
+    assert_eq!(ask(&fake, &wrong)["responseCode"], "-1001");
+    let mut bad = inquiry(json!([4]));
+    bad["endDate"] = "2026-11-19".into();
+    assert_eq!(ask(&fake, &bad)["responseCode"], "-1032");
+    fake.set_notices_error(Some("-9999".into()));
+    assert_eq!(ask(&fake, &inquiry(json!([4])))["responseCode"], "-9999");
+    assert_eq!(
+        ask(&fake, &page_of(1, 10))["result"],
+        json!([]),
+        "the report still answers"
+    );
+    let outcomes: Vec<String> = fake.report_calls().into_iter().map(|c| c.outcome).collect();
+    assert_eq!(outcomes[0], "notices: 1");
+}

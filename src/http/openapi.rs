@@ -28,11 +28,15 @@ fn listener_of(op: &Value) -> &'static str {
 }
 
 fn skypay_op(summary: &str, description: &str) -> Value {
+    skypay_op_for(summary, description, "#/components/schemas/SkyPayRequest")
+}
+
+fn skypay_op_for(summary: &str, description: &str, request: &str) -> Value {
     json!({
         "tags": ["skypay"], "x-listener": "public", "summary": summary, "description": description,
         "security": [],
         "requestBody": { "required": true, "content": {
-            "application/json": { "schema": { "$ref": "#/components/schemas/SkyPayRequest" } },
+            "application/json": { "schema": { "$ref": request } },
             "text/plain": { "schema": { "type": "string", "description": "JSON, or Base64 of the AES-128-ECB envelope" } }
         }},
         "responses": { "200": { "description": "Every outcome, errors included: read responseCode", "content": {
@@ -225,9 +229,10 @@ pub fn document() -> Value {
         ],
         "security": [ { "bearer": [] } ],
         "paths": {
-            "/skypay": { "post": skypay_op("Inquiry or collect, routed on the body's action", "collectionInquiry (also collectionIcnquiry) or collectionCollect (also generate711Barcode), case-insensitive.") },
+            "/skypay": { "post": skypay_op("Inquiry, collect or finance notice, routed on the body's action", "collectionInquiry (also collectionIcnquiry), collectionCollect (also generate711Barcode) or financeNotification (the body is then a FinanceNotification), case-insensitive.") },
             "/skypay/collection-inquiry": { "post": skypay_op("collectionInquiry", "Is this control number valid for this amount, and who is the payer? A collect here is 2003.") },
             "/skypay/collection-collect": { "post": skypay_op("collectionCollect", "The cashier took the cash: 1000 only once recorded durably. An inquiry here is 2003.") },
+            "/skypay/finance-notification": { "post": skypay_op_for("financeNotification", "A settlement, recharge or withdrawal notice: 1000 only once stored (a repeat of referenceNumber + accountNo is 1000 and stored once); -1009 when it could not be stored. Another action here is 2003.", "#/components/schemas/FinanceNotification") },
             "/healthz": { "get": health("Alive (both listeners)", "both") },
             "/readyz": { "get": health("Database and broker reachable (both listeners)", "both") },
             "/metrics": { "get": { "tags": ["health"], "x-listener": "admin", "summary": "Prometheus metrics", "security": [],
@@ -257,7 +262,8 @@ pub fn document() -> Value {
             "/internal/reconciliation/items": { "get": admin_op("Reconciliation items (open exceptions by default)", recon_filters, None, "#/components/schemas/ReconItemList") },
             "/internal/reconciliation/items/{id}": { "get": admin_op("One reconciliation item, with SkyPay's row", json!([item_id.clone()]), None, "#/components/schemas/ReconItem") },
             "/internal/reconciliation/items/{id}/resolve": { "post": admin_op("Resolve an open item: adopt (a missing_ours row: the collection is recorded and posted like any other), void or escalate, with a note", json!([item_id]), Some("#/components/schemas/ReconResolve"), "#/components/schemas/ReconItem") },
-            "/internal/reconciliation/export": { "get": csv_op("A day's reconciliation items as CSV", json!([required_day])) }
+            "/internal/reconciliation/export": { "get": csv_op("A day's reconciliation items as CSV", json!([required_day])) },
+            "/internal/reconciliation/notices": { "get": admin_op("SkyPay's finance notices as stored, newest first (at most 500); a collection settlement (statementType 4) with its period, matched total and drift", json!([query("statementType", "4: collection settlements", json!({ "type": "integer", "format": "int32", "minimum": i32::MIN, "maximum": i32::MAX }))]), None, "#/components/schemas/FinanceNoticeList") }
         },
         "components": {
             "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
@@ -338,6 +344,15 @@ fn schemas() -> Value {
             "controlNumber": { "type": "string", "description": "alias contractNumber" }, "amount": { "oneOf": [{ "type": "string" }, { "type": "number" }] },
             "phone": { "type": "string", "maxLength": 50 }, "receiptNumber": { "type": "string", "maxLength": 50 },
             "collectedTime": { "type": "string", "example": "2018-06-18 17:52:10" }, "payChannel": { "oneOf": [{ "type": "integer" }, { "type": "string" }] } } },
+        "FinanceNotification": { "type": "object", "required": ["userName", "action", "authentication", "referenceNumber"], "properties": {
+            "userName": { "type": "string", "maxLength": 50 }, "action": { "type": "string", "example": "financeNotification" }, "authentication": { "type": "string", "maxLength": 255 },
+            "transctionDate": { "type": "string", "description": "SkyPay's spelling; transactionDate is also read", "example": "2026-11-21 09:00:00" },
+            "companyPrefix": { "type": "string" }, "companyName": { "type": "string" }, "accountNo": { "oneOf": [{ "type": "string" }, { "type": "integer" }] },
+            "sourceAccountNo": { "oneOf": [{ "type": "string" }, { "type": "integer" }] }, "beneficiaryAccountNo": { "oneOf": [{ "type": "string" }, { "type": "integer" }] },
+            "statementType": { "oneOf": [{ "type": "integer" }, { "type": "string" }], "description": "1–6; 4 = collection settlement" },
+            "signType": { "type": "string", "enum": ["recharge", "reduce"] },
+            "amount": { "oneOf": [{ "type": "integer", "minimum": 0 }, { "type": "string" }], "description": "SETTLEMENT_AMOUNT_UNIT: centavos (default) or pesos" },
+            "currency": { "type": "string" }, "referenceNumber": { "oneOf": [{ "type": "string", "maxLength": 100 }, { "type": "integer" }] } } },
         "SkyPayAnswer": { "type": "object", "required": ["responseTime", "responseCode", "responseDescription"], "properties": {
             "responseTime": { "type": "string", "example": "2018-06-18 17:52:10.5211" },
             "responseCode": { "type": "string", "enum": ["1000", "-1000", "-1001", "-1009", "-1015", "-1026", "2001", "2002", "2003", "2004"] },
@@ -413,7 +428,24 @@ fn recon_schemas() -> Value {
         "ReconRunList": { "type": "array", "items": { "$ref": "#/components/schemas/ReconRun" } },
         "ReconRunOutcome": { "type": "object", "properties": {
             "runId": { "type": "integer" }, "date": { "type": "string", "format": "date" }, "theirRows": { "type": "integer" },
-            "notCounted": { "type": "integer" }, "ourRows": { "type": "integer" }, "counts": { "type": "object" } } },
+            "notCounted": { "type": "integer" }, "ourRows": { "type": "integer" }, "counts": { "type": "object" },
+            "notices": { "type": "object", "description": "SkyPay's finance notices caught up after the run (notificationInquiry), and the day's settlements checked again; never a reason for the run to fail", "properties": {
+                "start": { "type": "string", "format": "date", "nullable": true }, "end": { "type": "string", "format": "date", "nullable": true },
+                "fetched": { "type": "integer" }, "recorded": { "type": "integer" }, "repeated": { "type": "integer" }, "skipped": { "type": "integer" },
+                "rechecked": { "type": "array", "items": { "type": "object", "properties": { "referenceNumber": { "type": "string" }, "drift": { "type": "string", "pattern": "^-?[0-9]+\\.[0-9]{2}$", "example": "1.00" } } } },
+                "error": { "type": "string", "nullable": true } } } } },
+        "FinanceNotice": { "type": "object", "properties": {
+            "id": { "type": "integer" }, "referenceNumber": { "type": "string" }, "accountNo": { "type": "string" },
+            "statementType": { "type": "integer", "nullable": true }, "signType": { "type": "string", "nullable": true },
+            "amount": { "type": "string", "nullable": true, "description": "in pesos (SETTLEMENT_AMOUNT_UNIT applied); body keeps what SkyPay sent" },
+            "currency": { "type": "string", "nullable": true }, "transactionDate": { "type": "string", "nullable": true },
+            "companyPrefix": { "type": "string", "nullable": true },
+            "settlementPeriodStart": { "type": "string", "format": "date-time", "nullable": true },
+            "settlementPeriodEnd": { "type": "string", "format": "date-time", "nullable": true },
+            "matchedAmount": { "type": "string", "nullable": true }, "drift": { "type": "string", "nullable": true, "description": "amount − matchedAmount" },
+            "receivedVia": { "type": "string", "enum": ["callback", "inquiry"] }, "body": { "type": "object" },
+            "createdAt": { "type": "string", "format": "date-time" }, "updatedAt": { "type": "string", "format": "date-time" } } },
+        "FinanceNoticeList": { "type": "array", "items": { "$ref": "#/components/schemas/FinanceNotice" } },
         "ReconItem": { "type": "object", "properties": {
             "id": { "type": "integer" }, "businessDate": { "type": "string", "format": "date" }, "matchKey": { "type": "string" },
             "status": { "type": "string", "enum": crate::domain::reconcile::ItemStatus::NAMES },

@@ -47,6 +47,7 @@ impl AppState {
                     overpayment: settings.overpayment,
                     replayed_answer: settings.replayed_collect_answer,
                     payer_address_key: settings.payer_address_key,
+                    settlement: settings.recon.settlement_rules(),
                 }),
             },
             admin: AdminState {

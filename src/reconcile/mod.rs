@@ -2,9 +2,12 @@
 //! (`skypay::client`) against our collections, matched by `domain::reconcile`, every item
 //! stored (`db::recon`). Run by hand (`collector reconcile --date …`, the admin API) or on a
 //! schedule in the relay process (`schedule`); exceptions are worked by ops (`exceptions`).
+//! After each successful run, SkyPay's finance notices of the day are caught up and its
+//! settlements checked again (`settlement`).
 
 pub mod exceptions;
 pub mod schedule;
+pub mod settlement;
 
 use chrono::{Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use serde::Serialize;
@@ -13,7 +16,7 @@ use sqlx::PgPool;
 use crate::config::{ConfigError, MatchOn, Settings};
 use crate::db::recon::{self, FoundItem};
 use crate::domain::reconcile::{self as matching, Ours, Rules, Theirs};
-use crate::domain::{CollectionStatus, MANILA};
+use crate::domain::{CollectionStatus, SettlementRules, MANILA};
 use crate::skypay::client::{ClientSettings, ReportRow, SkyPayClient};
 
 /// How long our collections are read beyond the day, so that SkyPay's rows of the day's first
@@ -43,6 +46,8 @@ pub struct Reconciler {
     probable_window: Duration,
     match_on: MatchOn,
     by_create_date: bool,
+    /// `SETTLEMENT_PERIOD`, `SETTLEMENT_AMOUNT_UNIT`: for the notices caught up after a run.
+    settlement: SettlementRules,
 }
 
 /// What a run did.
@@ -56,6 +61,10 @@ pub struct RunOutcome {
     pub not_counted: usize,
     pub our_rows: usize,
     pub counts: serde_json::Value,
+    /// SkyPay's finance notices caught up after the run, and the day's settlements checked
+    /// again (never a reason for the run to fail).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notices: Option<settlement::NoticeCatchUp>,
 }
 
 impl Reconciler {
@@ -96,6 +105,7 @@ impl Reconciler {
             probable_window: duration(recon.recon_probable_window),
             match_on: recon.recon_match_on,
             by_create_date: recon.skypay_report_date_type == "CreateDate",
+            settlement: recon.settlement_rules(),
         }))
     }
 
@@ -122,10 +132,14 @@ impl Reconciler {
     ) -> anyhow::Result<RunOutcome> {
         let run = recon::start_run(&self.pool, date, trigger, actor).await?;
         match self.match_day(date, run).await {
-            Ok(outcome) => {
+            Ok(mut outcome) => {
                 tracing::info!(run, %date, trigger, counts = %outcome.counts, "reconciliation run succeeded");
                 metrics::counter!("collector_recon_runs_total", "status" => "succeeded")
                     .increment(1);
+                outcome.notices = Some(
+                    settlement::after_run(&self.pool, &self.client, self.settlement, date, today())
+                        .await,
+                );
                 Ok(outcome)
             }
             Err(e) => {
@@ -233,6 +247,7 @@ impl Reconciler {
             not_counted: not_counted.len(),
             our_rows,
             counts,
+            notices: None,
         })
     }
 }

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::domain::{format_response_time, CollectRefusal, FieldError, FlagKind, InquiryRefusal};
 use crate::payments::collect::CollectOutcome;
+use crate::payments::finance::NoticeOutcome;
 use crate::payments::inquiry::InquiryOutcome;
 
 /// The answer codes of docs/skypay-contract.md. Sent as JSON strings.
@@ -197,6 +198,13 @@ impl Answer {
                 "The transaction has been collected",
             ),
             CollectOutcome::Refused(refusal) => Answer::collect_refused(refusal),
+        }
+    }
+
+    /// The answer to a finance notice: `Success` once stored, now or before.
+    pub fn to_notice(outcome: &NoticeOutcome) -> Self {
+        match outcome {
+            NoticeOutcome::Recorded { .. } | NoticeOutcome::Repeated => Answer::success(),
         }
     }
 

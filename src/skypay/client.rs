@@ -2,8 +2,12 @@
 //! body SkyPay's AES envelope (the same as the callbacks', keyed by our partner key), the
 //! operation chosen by the body's `action`, the answer in the same envelope.
 //!
-//! Only `getReportCollection` is called: SkyPay's own list of what it collected, by Manila day,
-//! page by page. Its published page is loose, and so is this reader: numbers may come as
+//! Two operations are called. `getReportCollection`: SkyPay's own list of what it collected,
+//! by Manila day, page by page. `notificationInquiry`: the finance notices (settlements…) of a
+//! range of days, to catch up on `financeNotification` callbacks that never reached us. Its
+//! answer is not published; it is assumed to be `{"result": [<notice>, …]}`, each notice with
+//! the fields of the callback, read as loosely as the report (an error envelope is a refusal,
+//! trailing commas are dropped). Its published page is loose, and so is this reader: numbers may come as
 //! strings, the JSON may carry trailing commas, an error may come back as
 //! `{"responseCode": "-1032", …}` instead of a report, amounts are read from their JSON text as
 //! exact decimals (never through a float), and rows that a page shift serves twice (rows that
@@ -195,6 +199,59 @@ impl SkyPayClient {
         }
     }
 
+    /// The finance notices of `start..=end` (Manila days) of the given statement types
+    /// (`notificationInquiry`), each as its JSON value. Numbers in a `Value` go through `f64`:
+    /// [`Self::notices_raw`] keeps each notice's exact text.
+    pub async fn notifications(
+        &self,
+        start: NaiveDate,
+        end: NaiveDate,
+        statement_types: &[u8],
+    ) -> Result<Vec<Value>, ClientError> {
+        self.notices_raw(start, end, statement_types)
+            .await?
+            .iter()
+            .map(|raw| {
+                serde_json::from_str(raw.get())
+                    .map_err(|e| ClientError::Unreadable(format!("a notice: {e}")))
+            })
+            .collect()
+    }
+
+    /// [`Self::notifications`], each notice as its exact JSON text (an object). Retried like a
+    /// report page.
+    pub async fn notices_raw(
+        &self,
+        start: NaiveDate,
+        end: NaiveDate,
+        statement_types: &[u8],
+    ) -> Result<Vec<Box<RawValue>>, ClientError> {
+        let request = json!({
+            "userName": self.settings.user,
+            "action": NOTIFICATION_INQUIRY,
+            "authentication": self.settings.key,
+            "startDate": start.format("%Y-%m-%d").to_string(),
+            "endDate": end.format("%Y-%m-%d").to_string(),
+            "statementTypes": statement_types,
+        });
+        let mut attempt = 1;
+        loop {
+            let result = match self.call(&request).await {
+                Ok(text) => parse_notices(&text),
+                Err(e) => Err(e),
+            };
+            match result {
+                Err(e) if e.is_transient() && attempt < self.settings.attempts => {
+                    let pause = Duration::from_millis(250 * (1 << attempt.min(5)));
+                    tracing::warn!(error = %e, attempt, retry_in = ?pause, "SkyPay notificationInquiry failed");
+                    tokio::time::sleep(pause).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// One page of the report.
     pub async fn page(
         &self,
@@ -237,6 +294,48 @@ impl SkyPayClient {
         }
         open(&self.key, &bytes)
     }
+}
+
+/// The partner API's action for the finance notices of a range of days.
+pub const NOTIFICATION_INQUIRY: &str = "notificationInquiry";
+
+/// Reads a `notificationInquiry` answer: `{"result": [<notice>, …]}` (or an error envelope).
+/// Each notice must be a JSON object; its fields are read by the callback's parser.
+pub fn parse_notices(text: &str) -> Result<Vec<Box<RawValue>>, ClientError> {
+    let cleaned = without_trailing_commas(text);
+    let top: HashMap<String, &RawValue> = serde_json::from_str(&cleaned)
+        .map_err(|e| ClientError::Unreadable(format!("not a JSON object: {e}")))?;
+    let field = |name: &str| lookup(&top, name);
+    if let Some(code) = field("responseCode").map(scalar_text) {
+        if code != "1000" || field("result").is_none() {
+            return Err(ClientError::Refused {
+                action: NOTIFICATION_INQUIRY.to_owned(),
+                code,
+                description: field("responseDescription")
+                    .map(scalar_text)
+                    .unwrap_or_default(),
+            });
+        }
+    }
+    let Some(result) = field("result") else {
+        return Err(ClientError::Unreadable(
+            "no `result` in the notificationInquiry answer".into(),
+        ));
+    };
+    if result.get().trim() == "null" {
+        return Ok(Vec::new());
+    }
+    let notices: Vec<Box<RawValue>> = serde_json::from_str(result.get())
+        .map_err(|e| ClientError::Unreadable(format!("`result` is not a list: {e}")))?;
+    for (i, notice) in notices.iter().enumerate() {
+        if !notice.get().trim_start().starts_with('{') {
+            return Err(ClientError::Unreadable(format!(
+                "notice {} is not a JSON object",
+                i + 1
+            )));
+        }
+    }
+    Ok(notices)
 }
 
 /// A reqwest error without the URL (which carries nothing secret here, but is long).
@@ -483,6 +582,27 @@ mod tests {
             without_trailing_commas(r#"{"a":"\",]"}"#),
             r#"{"a":"\",]"}"#
         );
+    }
+
+    #[test]
+    fn notices_are_kept_as_their_exact_text() {
+        let notices = parse_notices(
+            r#"{"result":[{"referenceNumber":"FN-1","amount":3900.10,"statementType":4,},],}"#,
+        )
+        .unwrap();
+        assert_eq!(notices.len(), 1);
+        assert!(notices[0].get().contains("3900.10"), "{}", notices[0].get());
+        assert!(parse_notices(r#"{"responseCode":"1000","result":null}"#)
+            .unwrap()
+            .is_empty());
+        let err =
+            parse_notices(r#"{"responseCode":"-1032","responseDescription":"Parameter error"}"#)
+                .unwrap_err();
+        assert!(
+            err.to_string().contains("notificationInquiry") && err.to_string().contains("-1032")
+        );
+        assert!(parse_notices(r#"{"result":[1]}"#).is_err());
+        assert!(parse_notices(r#"{"notices":[]}"#).is_err());
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The HTTP edge of the SkyPay API: source address, body, envelope, action, credentials,
-//! then inquiry or collect. Every outcome is HTTP 200 with a contract answer.
+//! then inquiry, collect or a finance notice. Every outcome is HTTP 200 with a contract answer.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -15,7 +15,9 @@ use super::auth::{self, Credential};
 use super::envelope::{self, EnvelopeKey};
 use super::request::{Action, CollectRequest, InquiryRequest, RawRequest};
 use super::state::SkyPayState;
-use crate::payments::{collect, inquiry};
+use crate::db::finance::Via;
+use crate::domain::FinanceNotice;
+use crate::payments::{collect, finance, inquiry};
 
 /// Bodies over 16 KiB are refused with `-1000`.
 pub const BODY_LIMIT: usize = 16 * 1024;
@@ -52,6 +54,23 @@ pub async fn collect_path(
     body: Body,
 ) -> Response {
     handle(&state, peer, &headers, body, Some(Action::Collect)).await
+}
+
+/// `POST /skypay/finance-notification`
+pub async fn finance_notification_path(
+    State(state): State<SkyPayState>,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    handle(
+        &state,
+        peer,
+        &headers,
+        body,
+        Some(Action::FinanceNotification),
+    )
+    .await
 }
 
 /// Any other method on a SkyPay path still gets a contract answer.
@@ -202,6 +221,22 @@ async fn answer_action(state: &SkyPayState, raw: &RawRequest, action: Action) ->
                     }
                 }
             }
+        },
+        // `1000` only once stored; a database failure is `-1009`, so that SkyPay sends it again.
+        Action::FinanceNotification => match FinanceNotice::try_from(raw) {
+            Ok(notice) => {
+                let body = raw.without_credentials();
+                let rules = state.config.settlement;
+                match finance::record_notice(&state.pool, &notice, body, Via::Callback, rules).await
+                {
+                    Ok(outcome) => Answer::to_notice(&outcome),
+                    Err(e) => {
+                        tracing::error!(error = %format_args!("{e:#}"), "finance notice not stored; answered -1009");
+                        Answer::unexpected()
+                    }
+                }
+            }
+            Err(e) => Answer::invalid_field(&e),
         },
     }
 }

@@ -8,16 +8,20 @@ use std::collections::HashMap;
 
 use serde_json::value::RawValue;
 
+use crate::domain::finance::parse_notice_amount;
 use crate::domain::{
-    parse_collected_time, Amount, ControlNumber, FieldError, PayChannel, Phone, ReceiptNumber,
+    parse_collected_time, Amount, ControlNumber, FieldError, FinanceNotice, PayChannel, Phone,
+    ReceiptNumber,
 };
 pub use crate::domain::{CollectRequest, InquiryRequest};
 
-/// The two calls.
+/// The calls SkyPay makes to us.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     Inquiry,
     Collect,
+    /// A settlement, recharge or withdrawal notice.
+    FinanceNotification,
 }
 
 impl Action {
@@ -26,6 +30,7 @@ impl Action {
         match raw.trim().to_ascii_lowercase().as_str() {
             "collectioninquiry" | "collectionicnquiry" => Some(Action::Inquiry),
             "collectioncollect" | "generate711barcode" => Some(Action::Collect),
+            "financenotification" => Some(Action::FinanceNotification),
             _ => None,
         }
     }
@@ -34,6 +39,7 @@ impl Action {
         match self {
             Action::Inquiry => "collectionInquiry",
             Action::Collect => "collectionCollect",
+            Action::FinanceNotification => "financeNotification",
         }
     }
 }
@@ -107,7 +113,26 @@ impl RawRequest {
         })
     }
 
-    /// The request as received minus the credential, for the record of a refused collect.
+    /// A field SkyPay may leave out (absent or `null`), else a string or a number of at most
+    /// `max` characters, trimmed; `alias` is read when `field` is absent.
+    pub fn optional_text(
+        &self,
+        field: &'static str,
+        alias: Option<&str>,
+        max: usize,
+    ) -> Result<Option<String>, FieldError> {
+        if self.raw(field).is_none() && alias.is_none_or(|a| self.raw(a).is_none()) {
+            return Ok(None);
+        }
+        let text = self.text_or_number(field, alias)?.trim().to_owned();
+        if text.chars().count() > max {
+            return Err(FieldError::new(field, format!("at most {max} characters")));
+        }
+        Ok(Some(text))
+    }
+
+    /// The request as received minus the credential, for the record of a refused collect or
+    /// of a finance notice.
     pub fn without_credentials(&self) -> serde_json::Value {
         let map = self
             .0
@@ -169,6 +194,46 @@ impl TryFrom<&RawRequest> for CollectRequest {
     }
 }
 
+/// `financeNotification`: `referenceNumber` is required; every other field may be left out, and
+/// is refused (`2002`) only when it is sent in a form that cannot be read.
+impl TryFrom<&RawRequest> for FinanceNotice {
+    type Error = FieldError;
+
+    fn try_from(raw: &RawRequest) -> Result<Self, FieldError> {
+        let reference_number = raw
+            .optional_text("referenceNumber", None, 100)?
+            .filter(|r| !r.is_empty())
+            .ok_or_else(|| FieldError::new("referenceNumber", "is required"))?;
+        let statement_type =
+            raw.optional_text("statementType", None, 9)?
+                .map(|t| {
+                    t.parse::<i32>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                        FieldError::new("statementType", "must be a whole number (1–6)")
+                    })
+                })
+                .transpose()?;
+        let amount = raw
+            .optional_text("amount", None, 40)?
+            .map(|a| parse_notice_amount(&a))
+            .transpose()?;
+        Ok(Self {
+            reference_number,
+            account_no: raw
+                .optional_text("accountNo", None, 100)?
+                .unwrap_or_default(),
+            transaction_date: raw.optional_text("transctionDate", Some("transactionDate"), 64)?,
+            company_prefix: raw.optional_text("companyPrefix", None, 50)?,
+            company_name: raw.optional_text("companyName", None, 255)?,
+            source_account_no: raw.optional_text("sourceAccountNo", None, 100)?,
+            beneficiary_account_no: raw.optional_text("beneficiaryAccountNo", None, 100)?,
+            statement_type,
+            sign_type: raw.optional_text("signType", None, 20)?,
+            amount,
+            currency: raw.optional_text("currency", None, 10)?,
+        })
+    }
+}
+
 /// `controlNumber`, or the collect table's `contractNumber`.
 fn control_number(raw: &RawRequest) -> Result<ControlNumber, FieldError> {
     let text = match raw.scalar("controlNumber", Some("contractNumber"))? {
@@ -213,6 +278,10 @@ mod tests {
         assert_eq!(Action::parse("COLLECTIONINQUIRY"), Some(Action::Inquiry));
         assert_eq!(Action::parse("generate711Barcode"), Some(Action::Collect));
         assert_eq!(Action::parse("collectioncollect"), Some(Action::Collect));
+        assert_eq!(
+            Action::parse(" FINANCENOTIFICATION "),
+            Some(Action::FinanceNotification)
+        );
         assert_eq!(Action::parse("refund"), None);
     }
 
@@ -243,6 +312,49 @@ mod tests {
     fn contract_number_is_an_alias_of_control_number() {
         let r = raw(r#"{"contractNumber":" sky0100000001 "}"#);
         assert_eq!(control_number(&r).unwrap().as_str(), "SKY0100000001");
+    }
+
+    #[test]
+    fn a_finance_notice_needs_its_reference_and_tolerates_the_rest() {
+        let notice = FinanceNotice::try_from(&raw(
+            r#"{"transctionDate":"2026-11-21 09:00:00","companyPrefix":"SKY01","accountNo":12345,
+                "statementType":"4","signType":"recharge","amount":390000,"currency":"PHP",
+                "referenceNumber":" FN-1 "}"#,
+        ))
+        .unwrap();
+        assert_eq!(notice.reference_number, "FN-1");
+        assert_eq!(notice.account_no, "12345");
+        assert_eq!(notice.statement_type, Some(4));
+        assert!(notice.is_collection_settlement());
+        assert_eq!(notice.amount.unwrap().to_string(), "390000");
+        assert_eq!(
+            notice.transaction_date.as_deref(),
+            Some("2026-11-21 09:00:00")
+        );
+        // The corrected spelling is read too; everything but the reference may be absent.
+        let notice = FinanceNotice::try_from(&raw(
+            r#"{"referenceNumber":"FN-2","transactionDate":"2026-11-21","amount":null}"#,
+        ))
+        .unwrap();
+        assert_eq!(notice.transaction_date.as_deref(), Some("2026-11-21"));
+        assert_eq!((notice.amount, notice.statement_type), (None, None));
+        assert_eq!(notice.account_no, "");
+        for (json, field) in [
+            (r#"{"amount":1}"#, "referenceNumber"),
+            (r#"{"referenceNumber":"  "}"#, "referenceNumber"),
+            (r#"{"referenceNumber":"R","amount":"-5"}"#, "amount"),
+            (
+                r#"{"referenceNumber":"R","statementType":"four"}"#,
+                "statementType",
+            ),
+            (r#"{"referenceNumber":"R","accountNo":["x"]}"#, "accountNo"),
+        ] {
+            assert_eq!(
+                FinanceNotice::try_from(&raw(json)).unwrap_err().field,
+                field,
+                "{json}"
+            );
+        }
     }
 
     #[test]

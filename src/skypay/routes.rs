@@ -7,7 +7,7 @@ use axum::Router;
 use super::handler;
 use super::state::SkyPayState;
 
-/// `POST /skypay` and the two per-action paths, on any state that holds a `SkyPayState`.
+/// `POST /skypay` and the per-action paths, on any state that holds a `SkyPayState`.
 pub fn router<S>() -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
@@ -25,5 +25,9 @@ where
         .route(
             "/skypay/collection-collect",
             post(handler::collect_path).fallback(handler::wrong_method),
+        )
+        .route(
+            "/skypay/finance-notification",
+            post(handler::finance_notification_path).fallback(handler::wrong_method),
         )
 }

@@ -8,7 +8,7 @@ use sqlx::PgPool;
 use super::answer::{PayerAddressKey, ReplayedAnswer};
 use super::auth::Credential;
 use crate::db::bills::BillReader;
-use crate::domain::OverpaymentPolicy;
+use crate::domain::{OverpaymentPolicy, SettlementRules};
 
 /// What the SkyPay edge needs from the settings.
 #[derive(Debug, Clone)]
@@ -22,6 +22,9 @@ pub struct SkyPayConfig {
     pub replayed_answer: ReplayedAnswer,
     /// `PAYER_ADDRESS_KEY`.
     pub payer_address_key: PayerAddressKey,
+    /// `SETTLEMENT_PERIOD` and `SETTLEMENT_AMOUNT_UNIT`: how a collection settlement is
+    /// checked.
+    pub settlement: SettlementRules,
 }
 
 #[derive(Clone)]

@@ -9,5 +9,6 @@ mod concurrency;
 mod contract_codes;
 mod envelope;
 mod failures;
+mod finance;
 mod malformed;
 mod parsing;

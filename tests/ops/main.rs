@@ -11,6 +11,7 @@ mod metrics;
 mod openapi;
 mod readiness;
 mod reconciliation;
+mod settlement;
 mod stack;
 mod startup;
 

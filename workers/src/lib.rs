@@ -15,6 +15,7 @@ pub mod outbox;
 pub mod publish;
 pub mod relay;
 pub mod retry;
+pub mod signal;
 pub mod store;
 pub mod sweeper;
 pub mod topology;

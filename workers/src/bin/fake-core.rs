@@ -3,7 +3,6 @@
 use std::net::SocketAddr;
 
 use clap::Parser;
-use tokio_util::sync::CancellationToken;
 use workers::fake_core::{self, ErrorMix, FakeCore, Switches};
 
 #[derive(Parser)]
@@ -81,24 +80,7 @@ async fn main() -> std::process::ExitCode {
         }
     };
     tracing::info!(listen = %args.listen, ?switches, "fake core loan system listening");
-    let shutdown = CancellationToken::new();
-    let token = shutdown.clone();
-    tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
-        token.cancel();
-    });
-    #[cfg(unix)]
-    {
-        let token = shutdown.clone();
-        tokio::spawn(async move {
-            if let Ok(mut term) =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            {
-                term.recv().await;
-                token.cancel();
-            }
-        });
-    }
+    let shutdown = workers::signal::shutdown_on_signal();
     match fake_core::serve(listener, FakeCore::new(switches), shutdown).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
