@@ -6,8 +6,9 @@
 //! **The settlement check.** A settlement dated on day D covers the Manila day
 //! `SETTLEMENT_PERIOD` names (`previous-day`: D − 1; `same-day`: D). Its amount, in pesos
 //! (`SETTLEMENT_AMOUNT_UNIT`: `centavos` divides SkyPay's integer by 100), is compared with the
-//! total of the reconciliation items `matched` on the period's days (SkyPay's own amounts of
-//! the rows that matched a collection of ours). Nothing else counts: a day not reconciled yet
+//! total of the reconciliation items paired with a collection of ours on the period's days
+//! (`matched`, `not_posted`, and `missing_ours` rows adopted since: SkyPay's own amounts).
+//! Nothing else counts: a day not reconciled yet
 //! (or whose run failed) has no matched items, and its drift is then the whole amount. Every
 //! successful reconciliation run of a day checks the settlements covering it again
 //! ([`recheck_settlements`]), so a settlement that arrived before the night's run is set right
