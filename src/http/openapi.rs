@@ -286,6 +286,8 @@ const REQUEST_SCHEMAS: &[&str] = &[
     "Replay",
     "Discard",
     "DiscardOne",
+    "ReconRunInput",
+    "ReconResolve",
 ];
 
 fn without_nul(mut schemas: Value) -> Value {
