@@ -185,12 +185,24 @@ impl SkyPayClient {
         end: NaiveDate,
         number: u32,
     ) -> Result<Page, ClientError> {
+        let what = format!("report page {number}");
+        self.with_retries(&what, || self.page(start, end, number))
+            .await
+    }
+
+    /// `call`, again after a pause while it fails transiently (a time-out, a 5xx, SkyPay's
+    /// `-9999`), up to `attempts` times in all.
+    async fn with_retries<T, F, Fut>(&self, what: &str, mut call: F) -> Result<T, ClientError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, ClientError>>,
+    {
         let mut attempt = 1;
         loop {
-            match self.page(start, end, number).await {
+            match call().await {
                 Err(e) if e.is_transient() && attempt < self.settings.attempts => {
                     let pause = Duration::from_millis(250 * (1 << attempt.min(5)));
-                    tracing::warn!(error = %e, page = number, attempt, retry_in = ?pause, "SkyPay report page failed");
+                    tracing::warn!(error = %e, attempt, retry_in = ?pause, "SkyPay {what} failed");
                     tokio::time::sleep(pause).await;
                     attempt += 1;
                 }
@@ -234,22 +246,10 @@ impl SkyPayClient {
             "endDate": end.format("%Y-%m-%d").to_string(),
             "statementTypes": statement_types,
         });
-        let mut attempt = 1;
-        loop {
-            let result = match self.call(&request).await {
-                Ok(text) => parse_notices(&text),
-                Err(e) => Err(e),
-            };
-            match result {
-                Err(e) if e.is_transient() && attempt < self.settings.attempts => {
-                    let pause = Duration::from_millis(250 * (1 << attempt.min(5)));
-                    tracing::warn!(error = %e, attempt, retry_in = ?pause, "SkyPay notificationInquiry failed");
-                    tokio::time::sleep(pause).await;
-                    attempt += 1;
-                }
-                other => return other,
-            }
-        }
+        self.with_retries("notificationInquiry", || async {
+            parse_notices(&self.call(&request).await?)
+        })
+        .await
     }
 
     /// One page of the report.

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod pipeline;
+pub mod skypay;
 
 use collector::db;
 use sqlx::postgres::PgPoolOptions;

@@ -2,73 +2,20 @@
 //! collects through our SkyPay API, and serves its book as the report), the app runs on a
 //! real Postgres, and the match is run and worked through the admin API.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 use collector::domain::MANILA;
-use collector::fake_skypay::{
-    self, BookRow, FakeSkyPay, PartnerCredential, ReportSwitches, SimulateRequest,
-    SimulatorTargets, Switches,
-};
+use collector::fake_skypay::{BookRow, ReportSwitches, SimulateRequest};
 use reqwest::Method;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
-use tokio_util::sync::CancellationToken;
 
-use crate::common::api::{collect, spawn_app_with, TestApp, ADMIN_TOKEN, KEY, USER};
+use crate::common::api::collect;
 use crate::common::pipeline::{Core, Pipeline};
+use crate::common::skypay::{start, SkyPayApp};
 
-struct Setup {
-    app: TestApp,
-    fake: Arc<FakeSkyPay>,
-    stop: CancellationToken,
-}
-
-/// The app with reconciliation pointed at an in-process fake SkyPay, which collects through
-/// the app's own SkyPay API.
-async fn setup(extra: &[(&str, &str)]) -> Setup {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let fake_url = format!("http://{}", listener.local_addr().unwrap());
-    let fake = FakeSkyPay::new(PartnerCredential::new(USER, KEY), Switches::default());
-    let stop = CancellationToken::new();
-    tokio::spawn(fake_skypay::serve(listener, fake.clone(), stop.clone()));
-    let credential = format!("{USER}:{KEY}");
-    let mut settings = vec![
-        ("SKYPAY_API_URL", fake_url.as_str()),
-        ("SKYPAY_CALLER_NAME", "collector"),
-        ("SKYPAY_PARTNER_CREDENTIAL", credential.as_str()),
-    ];
-    settings.extend_from_slice(extra);
-    let app = spawn_app_with(&settings).await;
-    fake.set_targets(SimulatorTargets {
-        api_url: Some(app.base.clone()),
-        admin_url: Some(app.admin.clone()),
-        admin_token: Some(ADMIN_TOKEN.to_owned()),
-    });
-    Setup { app, fake, stop }
-}
-
-impl Setup {
-    async fn teardown(self) {
-        self.stop.cancel();
-        self.app.teardown().await;
-    }
-
-    /// `POST /internal/reconciliation/runs` for today; the outcome's JSON.
-    async fn reconcile_today(&self) -> (u16, Value) {
-        let today = Utc::now().with_timezone(&MANILA).date_naive();
-        let response = self
-            .app
-            .admin_request(Method::POST, "/internal/reconciliation/runs")
-            .json(&json!({ "date": today }))
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap())
-    }
-
+impl SkyPayApp {
     /// Every item of the day, by id.
     async fn items(&self) -> Vec<Value> {
         let response = self
@@ -115,7 +62,7 @@ fn collect_now(control_number: &str, amount: &str, receipt: &str) -> Value {
 
 #[tokio::test]
 async fn collects_cut_off_on_the_way_are_found_as_missing_ours_and_every_status_is_produced() {
-    let s = setup(&[("RECON_MISSING_THEIRS_GRACE", "1ms")]).await;
+    let s = start(&[("RECON_MISSING_THEIRS_GRACE", "1ms")]).await;
     // SkyPay collects 30 payments; a fifth never reach us.
     let summary = s
         .fake
@@ -214,7 +161,7 @@ async fn collects_cut_off_on_the_way_are_found_as_missing_ours_and_every_status_
 
 #[tokio::test]
 async fn an_amount_mismatch_and_a_not_posted_collection_are_exceptions() {
-    let s = setup(&[("RECON_NOT_POSTED_AFTER", "1ms")]).await;
+    let s = start(&[("RECON_NOT_POSTED_AFTER", "1ms")]).await;
     s.app.register_bill("SKY0199000010", "100.00", false).await;
     assert_eq!(
         s.app
@@ -263,7 +210,7 @@ async fn an_amount_mismatch_and_a_not_posted_collection_are_exceptions() {
 
 #[tokio::test]
 async fn a_rerun_changes_nothing_and_keeps_what_ops_resolved() {
-    let s = setup(&[]).await;
+    let s = start(&[]).await;
     let summary = s
         .fake
         .simulate(&SimulateRequest {
@@ -355,7 +302,7 @@ async fn every_report_quirk_is_read_and_rows_appearing_while_we_page_are_found()
     // Five rows a page, slow ones, two refused with a 503 first, numbers as strings, trailing
     // commas, SkyPay's misspelt action: the book is read over several pages while rows keep
     // appearing.
-    let s = setup(&[
+    let s = start(&[
         ("SKYPAY_REPORT_PAGE_SIZE", "5"),
         ("SKYPAY_REPORT_ACTION", "getRerpotCollection"),
     ])
@@ -440,7 +387,7 @@ async fn every_report_quirk_is_read_and_rows_appearing_while_we_page_are_found()
 
 #[tokio::test]
 async fn an_adopted_payment_is_recorded_and_posted_exactly_once() {
-    let s = setup(&[]).await;
+    let s = start(&[]).await;
     let summary = s
         .fake
         .simulate(&SimulateRequest {

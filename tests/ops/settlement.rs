@@ -2,53 +2,15 @@
 //! and serves its report and its finance notices; the app checks each settlement against the
 //! reconciliation run of the day it covers, and catches up notices whose callback never came.
 
-use std::sync::Arc;
-
 use chrono::{Duration, Utc};
 use collector::domain::MANILA;
-use collector::fake_skypay::{
-    self, FakeSkyPay, PartnerCredential, SimulateRequest, SimulatorTargets, Switches,
-};
-use reqwest::Method;
+use collector::fake_skypay::SimulateRequest;
 use serde_json::{json, Value};
-use tokio_util::sync::CancellationToken;
 
-use crate::common::api::{code, spawn_app_with, TestApp, ADMIN_TOKEN, KEY, USER};
+use crate::common::api::{code, KEY, USER};
+use crate::common::skypay::{start, SkyPayApp};
 
-struct Setup {
-    app: TestApp,
-    fake: Arc<FakeSkyPay>,
-    stop: CancellationToken,
-}
-
-async fn setup(extra: &[(&str, &str)]) -> Setup {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let fake_url = format!("http://{}", listener.local_addr().unwrap());
-    let fake = FakeSkyPay::new(PartnerCredential::new(USER, KEY), Switches::default());
-    let stop = CancellationToken::new();
-    tokio::spawn(fake_skypay::serve(listener, fake.clone(), stop.clone()));
-    let credential = format!("{USER}:{KEY}");
-    let mut settings = vec![
-        ("SKYPAY_API_URL", fake_url.as_str()),
-        ("SKYPAY_CALLER_NAME", "collector"),
-        ("SKYPAY_PARTNER_CREDENTIAL", credential.as_str()),
-    ];
-    settings.extend_from_slice(extra);
-    let app = spawn_app_with(&settings).await;
-    fake.set_targets(SimulatorTargets {
-        api_url: Some(app.base.clone()),
-        admin_url: Some(app.admin.clone()),
-        admin_token: Some(ADMIN_TOKEN.to_owned()),
-    });
-    Setup { app, fake, stop }
-}
-
-impl Setup {
-    async fn teardown(self) {
-        self.stop.cancel();
-        self.app.teardown().await;
-    }
-
+impl SkyPayApp {
     /// Three payments of 1300.00 collected today through our API and booked by SkyPay.
     async fn collect_three(&self) {
         let summary = self
@@ -62,17 +24,10 @@ impl Setup {
         assert_eq!(summary.answered_1000, 3, "{summary:?}");
     }
 
-    /// Reconciles today through the admin API; the run's outcome.
-    async fn reconcile_today(&self) -> Value {
-        let response = self
-            .app
-            .admin_request(Method::POST, "/internal/reconciliation/runs")
-            .json(&json!({ "date": today() }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        let outcome: Value = response.json().await.unwrap();
+    /// Reconciles today through the admin API; the run's outcome, three payments matched.
+    async fn reconcile_three(&self) -> Value {
+        let (status, outcome) = self.reconcile_today().await;
+        assert_eq!(status, 200, "{outcome}");
         assert_eq!(outcome["counts"]["byStatus"]["matched"], 3, "{outcome}");
         outcome
     }
@@ -117,9 +72,9 @@ fn callback(notice: &Value) -> Value {
 
 #[tokio::test]
 async fn a_settlement_after_the_run_of_its_day_stores_its_drift() {
-    let s = setup(&[]).await;
+    let s = start(&[]).await;
     s.collect_three().await;
-    s.reconcile_today().await;
+    s.reconcile_three().await;
     // SETTLEMENT_PERIOD=previous-day: tomorrow's settlement covers today.
     let tomorrow = today() + Duration::days(1);
     let exact = s
@@ -174,7 +129,7 @@ async fn a_settlement_after_the_run_of_its_day_stores_its_drift() {
 
 #[tokio::test]
 async fn a_settlement_that_came_before_the_run_is_checked_again_by_it() {
-    let s = setup(&[("SETTLEMENT_PERIOD", "same-day")]).await;
+    let s = start(&[("SETTLEMENT_PERIOD", "same-day")]).await;
     s.collect_three().await;
     // fake-skypay pushes the callback, sealed, before anything is reconciled.
     let pushed = s
@@ -184,7 +139,7 @@ async fn a_settlement_that_came_before_the_run_is_checked_again_by_it() {
         .unwrap();
     assert_eq!(pushed["responseCode"], "1000", "{pushed}");
     assert_eq!(s.stored("FN-EARLY").await.3.as_deref(), Some("3900.00"));
-    let outcome = s.reconcile_today().await;
+    let outcome = s.reconcile_three().await;
     let notices = &outcome["notices"];
     assert_eq!(
         notices["rechecked"],
@@ -209,7 +164,7 @@ async fn a_settlement_that_came_before_the_run_is_checked_again_by_it() {
 
 #[tokio::test]
 async fn the_run_catches_up_the_notices_skypay_holds() {
-    let s = setup(&[("SETTLEMENT_PERIOD", "same-day")]).await;
+    let s = start(&[("SETTLEMENT_PERIOD", "same-day")]).await;
     s.collect_three().await;
     // SkyPay holds a settlement whose callback never reached us, a notice of another type,
     // and one of another day.
@@ -223,13 +178,13 @@ async fn the_run_catches_up_the_notices_skypay_holds() {
         .unwrap();
     // First its notificationInquiry fails: the run still succeeds, and says so.
     s.fake.set_notices_error(Some("-1032".into()));
-    let outcome = s.reconcile_today().await;
+    let outcome = s.reconcile_three().await;
     let error = outcome["notices"]["error"].as_str().unwrap_or_default();
     assert!(error.contains("-1032"), "{outcome}");
     assert_eq!(s.app.count("finance_notifications").await, 0);
     // Then it answers: the next run records the settlement, checked.
     s.fake.set_notices_error(None);
-    let outcome = s.reconcile_today().await;
+    let outcome = s.reconcile_three().await;
     let notices = &outcome["notices"];
     assert_eq!(notices["fetched"], 1, "{outcome}");
     assert_eq!(notices["recorded"], 1, "{outcome}");
@@ -244,7 +199,7 @@ async fn the_run_catches_up_the_notices_skypay_holds() {
         )
     );
     // A run again finds it stored; the callback arriving late is answered 1000, stored once.
-    let outcome = s.reconcile_today().await;
+    let outcome = s.reconcile_three().await;
     assert_eq!(outcome["notices"]["repeated"], 1, "{outcome}");
     let late = s
         .send(&callback(&settlement("FN-MISSED", today(), 390_000)))
