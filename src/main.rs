@@ -37,7 +37,12 @@ fn main() -> ExitCode {
         },
     };
     let log_format = cli.settings.log_format;
-    telemetry::init(log_format, &cli.settings.log_filter);
+    let log_to = if cli.command.is_process() {
+        telemetry::LogTo::Stdout
+    } else {
+        telemetry::LogTo::Stderr
+    };
+    telemetry::init(log_format, &cli.settings.log_filter, log_to);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

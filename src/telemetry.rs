@@ -1,4 +1,6 @@
-//! Logging for every binary: `tracing` to stdout, as text or JSON (`LOG_FORMAT`), filtered by
+//! Logging for every binary: `tracing` to stdout for the long-running processes, to stderr for
+//! the one-shot commands (whose stdout is their answer: a table, or JSON for scripts), as text
+//! or JSON (`LOG_FORMAT`), filtered by
 //! `RUST_LOG` (default [`DEFAULT_LOG_FILTER`](crate::config::DEFAULT_LOG_FILTER)), coloured
 //! only on a terminal. Payer PII is masked where it is logged at all
 //! (`domain::mask`); credentials and keys are never logged.
@@ -11,29 +13,50 @@ use tracing_subscriber::{fmt, EnvFilter};
 
 use crate::config::LogFormat;
 
+/// Where the logs go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogTo {
+    /// A long-running process (serve, relay, worker, …): its stdout is its log.
+    Stdout,
+    /// A one-shot command (`collector dlq list --json`, `collector reconcile`, …): its stdout
+    /// is its answer, which a log line must never break.
+    Stderr,
+}
+
 /// Installs the global subscriber with `filter` (`RUST_LOG`, checked by
-/// [`Settings`](crate::config::Settings)). Text is coloured only when stdout is a terminal
-/// (and `NO_COLOR` is unset): a log file or a pipe gets no escape codes. A second call
-/// (tests) is a no-op.
-pub fn init(format: LogFormat, filter: &str) {
+/// [`Settings`](crate::config::Settings)). Text is coloured only when its stream is a
+/// terminal (and `NO_COLOR` is unset): a log file or a pipe gets no escape codes. A second
+/// call (tests) is a no-op.
+pub fn init(format: LogFormat, filter: &str, to: LogTo) {
     let filter = EnvFilter::try_new(filter)
         .unwrap_or_else(|_| EnvFilter::new(crate::config::DEFAULT_LOG_FILTER));
     let registry = tracing_subscriber::registry().with(filter);
+    let writer = match to {
+        LogTo::Stdout => fmt::writer::BoxMakeWriter::new(std::io::stdout),
+        LogTo::Stderr => fmt::writer::BoxMakeWriter::new(std::io::stderr),
+    };
     let _ = match format {
         LogFormat::Json => registry
             .with(
                 fmt::layer()
                     .json()
                     .with_current_span(true)
-                    .with_span_list(false),
+                    .with_span_list(false)
+                    .with_writer(writer),
             )
             .try_init(),
-        LogFormat::Text => registry.with(fmt::layer().with_ansi(colour())).try_init(),
+        LogFormat::Text => registry
+            .with(fmt::layer().with_ansi(colour(to)).with_writer(writer))
+            .try_init(),
     };
 }
 
-fn colour() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+fn colour(to: LogTo) -> bool {
+    let terminal = match to {
+        LogTo::Stdout => std::io::stdout().is_terminal(),
+        LogTo::Stderr => std::io::stderr().is_terminal(),
+    };
+    terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// An error and its causes on one line, each said once: many errors (lapin's, sqlx's) repeat

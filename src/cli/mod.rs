@@ -33,6 +33,22 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Command {
+    /// A process or a deployment step (it logs to stdout), rather than an ops command (whose
+    /// stdout is its answer, a table or JSON for scripts, so it logs to stderr).
+    pub fn is_process(&self) -> bool {
+        matches!(
+            self,
+            Command::Migrate
+                | Command::Serve { .. }
+                | Command::Relay { .. }
+                | Command::Worker { .. }
+                | Command::All { .. }
+                | Command::Sweep { once: false }
+        )
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Apply the database migrations and exit.

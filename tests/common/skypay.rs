@@ -15,6 +15,8 @@ use super::api::{spawn_app_with, TestApp, ADMIN_TOKEN, KEY, USER};
 pub struct SkyPayApp {
     pub app: TestApp,
     pub fake: Arc<FakeSkyPay>,
+    /// Where the fake listens (`SKYPAY_API_URL`).
+    pub fake_url: String,
     stop: CancellationToken,
 }
 
@@ -39,7 +41,12 @@ pub async fn start(extra: &[(&str, &str)]) -> SkyPayApp {
         admin_url: Some(app.admin.clone()),
         admin_token: Some(ADMIN_TOKEN.to_owned()),
     });
-    SkyPayApp { app, fake, stop }
+    SkyPayApp {
+        app,
+        fake,
+        fake_url,
+        stop,
+    }
 }
 
 impl SkyPayApp {

@@ -473,3 +473,54 @@ async fn reconciliation_without_skypay_is_refused_clearly() {
     );
     app.teardown().await;
 }
+
+#[tokio::test]
+async fn the_cli_reconciles_a_day_and_its_json_is_clean_whatever_it_logs() {
+    let s = start(&[]).await;
+    let summary = s
+        .fake
+        .simulate(&SimulateRequest {
+            count: Some(4),
+            drop_rate: 0.5,
+            ..SimulateRequest::default()
+        })
+        .await
+        .unwrap();
+    let today = Utc::now().with_timezone(&MANILA).date_naive().to_string();
+    let credential = format!("{}:{}", crate::common::api::USER, crate::common::api::KEY);
+    // Asynchronous: the fake SkyPay answering the command runs on this test's runtime.
+    let run = |args: &[&str]| {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_collector"))
+            .args(args)
+            .env("DATABASE_URL", &s.app.db.url)
+            .env("SKYPAY_API_URL", &s.fake_url)
+            .env("SKYPAY_CALLER_NAME", "collector")
+            .env("SKYPAY_PARTNER_CREDENTIAL", &credential)
+            // Logs at info, as JSON: they must not end up in the answer.
+            .env("RUST_LOG", "info")
+            .env("LOG_FORMAT", "json")
+            .output()
+    };
+    let out = run(&["reconcile", "--date", &today, "--json"])
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let outcome: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not the JSON answer ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    assert_eq!(outcome["theirRows"], summary.booked);
+    assert!(
+        stderr.contains("reconciliation run succeeded"),
+        "the log goes to stderr: {stderr}"
+    );
+    let out = run(&["exceptions", "list", "--status", "missing_ours", "--json"])
+        .await
+        .unwrap();
+    let items: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(items.len(), summary.dropped);
+    s.teardown().await;
+}
