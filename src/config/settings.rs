@@ -258,11 +258,6 @@ impl ReconArgs {
 }
 
 impl Settings {
-    /// Reads the process environment alone (no command line).
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
     /// Reads settings through `lookup` instead of the environment (tests pass a map), with
     /// the same definitions: each variable that `lookup` gives a non-blank value becomes its
     /// flag. Empty values count as unset.

@@ -201,16 +201,6 @@ pub async fn runs(pool: &PgPool, date: Option<NaiveDate>, limit: i64) -> anyhow:
     .context("Failed to list reconciliation runs")
 }
 
-pub async fn run(pool: &PgPool, id: i64) -> anyhow::Result<Option<Run>> {
-    sqlx::query_as(&format!(
-        "SELECT {RUN_COLUMNS} FROM recon_runs WHERE id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(pool)
-    .await
-    .context("Failed to read the reconciliation run")
-}
-
 /// Whether a run of `trigger` for `date` succeeded already.
 pub async fn succeeded(pool: &PgPool, date: NaiveDate, trigger: &str) -> anyhow::Result<bool> {
     sqlx::query_scalar(

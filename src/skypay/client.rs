@@ -212,26 +212,8 @@ impl SkyPayClient {
     }
 
     /// The finance notices of `start..=end` (Manila days) of the given statement types
-    /// (`notificationInquiry`), each as its JSON value. Numbers in a `Value` go through `f64`:
-    /// [`Self::notices_raw`] keeps each notice's exact text.
-    pub async fn notifications(
-        &self,
-        start: NaiveDate,
-        end: NaiveDate,
-        statement_types: &[u8],
-    ) -> Result<Vec<Value>, ClientError> {
-        self.notices_raw(start, end, statement_types)
-            .await?
-            .iter()
-            .map(|raw| {
-                serde_json::from_str(raw.get())
-                    .map_err(|e| ClientError::Unreadable(format!("a notice: {e}")))
-            })
-            .collect()
-    }
-
-    /// [`Self::notifications`], each notice as its exact JSON text (an object). Retried like a
-    /// report page.
+    /// (`notificationInquiry`), each as its exact JSON text (an object: numbers never go
+    /// through a float). Retried like a report page.
     pub async fn notices_raw(
         &self,
         start: NaiveDate,
@@ -301,15 +283,19 @@ pub const NOTIFICATION_INQUIRY: &str = "notificationInquiry";
 
 /// Reads a `notificationInquiry` answer: `{"result": [<notice>, …]}` (or an error envelope).
 /// Each notice must be a JSON object; its fields are read by the callback's parser.
-pub fn parse_notices(text: &str) -> Result<Vec<Box<RawValue>>, ClientError> {
-    let cleaned = without_trailing_commas(text);
-    let top: HashMap<String, &RawValue> = serde_json::from_str(&cleaned)
+/// An answer's top-level fields and its `result`; SkyPay's error envelope
+/// (`{"responseCode": "-1032", …}` instead of a result) is a refusal of `action`.
+fn answer_of<'a>(
+    cleaned: &'a str,
+    action: &str,
+) -> Result<(HashMap<String, &'a RawValue>, &'a RawValue), ClientError> {
+    let top: HashMap<String, &RawValue> = serde_json::from_str(cleaned)
         .map_err(|e| ClientError::Unreadable(format!("not a JSON object: {e}")))?;
     let field = |name: &str| lookup(&top, name);
     if let Some(code) = field("responseCode").map(scalar_text) {
         if code != "1000" || field("result").is_none() {
             return Err(ClientError::Refused {
-                action: NOTIFICATION_INQUIRY.to_owned(),
+                action: action.to_owned(),
                 code,
                 description: field("responseDescription")
                     .map(scalar_text)
@@ -317,11 +303,14 @@ pub fn parse_notices(text: &str) -> Result<Vec<Box<RawValue>>, ClientError> {
             });
         }
     }
-    let Some(result) = field("result") else {
-        return Err(ClientError::Unreadable(
-            "no `result` in the notificationInquiry answer".into(),
-        ));
-    };
+    let result = field("result")
+        .ok_or_else(|| ClientError::Unreadable(format!("no `result` in the {action} answer")))?;
+    Ok((top, result))
+}
+
+pub fn parse_notices(text: &str) -> Result<Vec<Box<RawValue>>, ClientError> {
+    let cleaned = without_trailing_commas(text);
+    let (_, result) = answer_of(&cleaned, NOTIFICATION_INQUIRY)?;
     if result.get().trim() == "null" {
         return Ok(Vec::new());
     }
@@ -366,23 +355,8 @@ fn open(key: &EnvelopeKey, bytes: &[u8]) -> Result<String, ClientError> {
 /// Reads one page of the report (or the error SkyPay sent instead).
 pub fn parse_page(text: &str, action: &str) -> Result<Page, ClientError> {
     let cleaned = without_trailing_commas(text);
-    let top: HashMap<String, &RawValue> = serde_json::from_str(&cleaned)
-        .map_err(|e| ClientError::Unreadable(format!("not a JSON object: {e}")))?;
+    let (top, result) = answer_of(&cleaned, action)?;
     let field = |name: &str| lookup(&top, name);
-    if let Some(code) = field("responseCode").map(scalar_text) {
-        if code != "1000" || field("result").is_none() {
-            return Err(ClientError::Refused {
-                action: action.to_owned(),
-                code,
-                description: field("responseDescription")
-                    .map(scalar_text)
-                    .unwrap_or_default(),
-            });
-        }
-    }
-    let Some(result) = field("result") else {
-        return Err(ClientError::Unreadable("no `result` in the report".into()));
-    };
     let raw_rows: Vec<HashMap<String, &RawValue>> = serde_json::from_str(result.get())
         .map_err(|e| ClientError::Unreadable(format!("`result` is not a list of objects: {e}")))?;
     let rows = raw_rows
