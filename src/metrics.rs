@@ -16,6 +16,7 @@
 //! | `collector_collections_overdue` | gauge | payments not final whose message is overdue (relay process) |
 //! | `collector_sweeper_rescued_total` | counter | payments re-sent from the database (message lost) |
 //! | `collector_dead_letters_adopted_total` | counter | the broker's own dead letters recorded in the database |
+//! | `collector_amqp_connected{who,node}` | gauge | 1 for the RabbitMQ node (`host:port`) each part of the process (`relay`, `worker`, `adopter`) is connected to; 0 for a node it left |
 //! | `collector_open_flags{kind}` | gauge | flags waiting for ops |
 //! | `collector_recon_runs_total{status}` | counter | reconciliation runs this process made, succeeded or failed |
 //! | `collector_recon_open_exceptions{status}` | gauge | reconciliation exceptions waiting for ops |
@@ -178,6 +179,12 @@ pub const DESCRIPTIONS: &[(Kind, &str, &str)] = &[
         Kind::Gauge,
         "collector_recon_last_success_timestamp_seconds",
         database_wide!("When the last reconciliation run succeeded, Unix time (0: never)"),
+    ),
+    (
+        Kind::Gauge,
+        "collector_amqp_connected",
+        "1 for the RabbitMQ node (host:port) each part of this process (relay, worker, adopter) \
+         is connected to now; 0 for a node it was connected to before",
     ),
     (
         Kind::Gauge,

@@ -37,8 +37,9 @@ pub struct Settings {
     #[arg(long, env = "DATABASE_POOL_SIZE", value_name = "DATABASE_POOL_SIZE", global = true,
           default_value = "20", value_parser = setting(parse_pool_size))]
     pub database_pool_size: u32,
-    /// RabbitMQ URL (amqp:// or amqps://); the relay, the workers, the sweeper and the commands
-    /// that touch queues need it.
+    /// RabbitMQ URL (amqp:// or amqps://), or the URLs of a cluster's nodes separated by
+    /// commas (each process connects to the first that answers and fails over to the others);
+    /// the relay, the workers, the sweeper and the commands that touch queues need it.
     #[arg(long, env = "AMQP_URL", value_name = "AMQP_URL", global = true,
           hide_env_values = true, value_parser = setting(parse_amqp_url))]
     pub amqp_url: Option<String>,
@@ -425,6 +426,8 @@ mod tests {
         let cases = [
             ("DATABASE_URL", "mysql://x"),
             ("AMQP_URL", "http://x"),
+            ("AMQP_URL", "amqp://a:5672,http://b"),
+            ("AMQP_URL", " , "),
             ("CORE_LOAN_URL", "ftp://x"),
             ("LISTEN_ADDR", "8080"),
             ("ADMIN_LISTEN_ADDR", "localhost"),
@@ -452,6 +455,25 @@ mod tests {
             assert_eq!(err.var, var, "{value}");
             assert!(err.to_string().contains(var));
         }
+    }
+
+    #[test]
+    fn amqp_url_takes_the_nodes_of_a_cluster() {
+        let nodes =
+            "amqp://u:p@rabbit-1:5672/%2f, amqp://u:p@rabbit-2:5672/%2f,amqp://u:p@rabbit-3/%2f";
+        let s = load(&[("AMQP_URL", nodes)]).unwrap();
+        let url = s.require_amqp_url().unwrap();
+        let addresses = workers::broker::addresses(url);
+        assert_eq!(addresses.len(), 3);
+        let shown: Vec<_> = addresses
+            .iter()
+            .map(|a| workers::broker::node_of(a))
+            .collect();
+        assert_eq!(shown, ["rabbit-1:5672", "rabbit-2:5672", "rabbit-3:5672"]);
+        let err = load(&[("AMQP_URL", "amqp://u:S3CRET@a:5672/%2f,amqp//b")]).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("address 2 of 2"), "{text}");
+        assert!(!text.contains("S3CRET"), "{text}");
     }
 
     #[test]

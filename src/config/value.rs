@@ -50,12 +50,27 @@ pub(super) fn parse_postgres_url(raw: &str) -> Result<String, String> {
     }
 }
 
+/// One AMQP URL, or the nodes of a cluster separated by commas; each must parse (a comma
+/// inside a password is written `%2C`).
 pub(super) fn parse_amqp_url(raw: &str) -> Result<String, String> {
-    if raw.starts_with("amqp://") || raw.starts_with("amqps://") {
-        Ok(raw.to_owned())
-    } else {
-        Err("must start with amqp:// or amqps://".to_owned())
+    let addresses = workers::broker::addresses(raw);
+    if addresses.is_empty() {
+        return Err("must name at least one amqp:// or amqps:// URL".to_owned());
     }
+    for (i, address) in addresses.iter().enumerate() {
+        let which = if addresses.len() > 1 {
+            format!("address {} of {}", i + 1, addresses.len())
+        } else {
+            "it".to_owned()
+        };
+        if !(address.starts_with("amqp://") || address.starts_with("amqps://")) {
+            return Err(format!("{which} must start with amqp:// or amqps://"));
+        }
+        if address.parse::<lapin::uri::AMQPUri>().is_err() {
+            return Err(format!("{which} does not parse as an AMQP URL"));
+        }
+    }
+    Ok(raw.to_owned())
 }
 
 /// An http(s) base URL, without its trailing `/`.

@@ -14,8 +14,11 @@ pub async fn healthz() -> Json<serde_json::Value> {
 }
 
 /// `/readyz` for every process: ready when Postgres answers and, if the process uses one, the
-/// broker completes a handshake with our credentials (`BrokerProbe`); 503 saying which not.
+/// broker completes a handshake with our credentials (`BrokerProbe`: any node of a cluster);
+/// 503 saying which not. `broker_nodes` says which node (`host:port`) each of the process's
+/// broker connections is on now (`relay`, `worker`, `adopter`; absent while reconnecting).
 pub async fn readiness(pool: &PgPool, broker: Option<&BrokerProbe>) -> Response {
+    let probe_used = broker.is_some();
     let (database, broker) = tokio::join!(
         async { db::ping(pool).await.map_err(|e| format!("{e:#}")) },
         async {
@@ -30,7 +33,10 @@ pub async fn readiness(pool: &PgPool, broker: Option<&BrokerProbe>) -> Response 
         Ok(()) => "ok".to_owned(),
         Err(e) => e.clone(),
     };
-    let body = json!({ "status": if ok { "ready" } else { "not ready" }, "database": show(&database), "broker": show(&broker) });
+    let mut body = json!({ "status": if ok { "ready" } else { "not ready" }, "database": show(&database), "broker": show(&broker) });
+    if probe_used {
+        body["broker_nodes"] = json!(workers::broker::connected_nodes());
+    }
     let status = if ok {
         StatusCode::OK
     } else {

@@ -29,6 +29,8 @@ pub struct Pipeline {
     /// False when the database belongs to someone else (a `TestApp`): not dropped here.
     owns_db: bool,
     pub topology: Topology,
+    /// What the relays and workers are given as `AMQP_URL` (the test broker by default).
+    pub amqp_url: String,
     pub cancel: CancellationToken,
     tasks: Vec<(CancellationToken, JoinHandle<()>)>,
 }
@@ -69,6 +71,7 @@ impl Pipeline {
             db,
             owns_db: true,
             topology,
+            amqp_url: amqp_url(),
             cancel: CancellationToken::new(),
             tasks: Vec::new(),
         }
@@ -91,6 +94,7 @@ impl Pipeline {
             db,
             owns_db: false,
             topology,
+            amqp_url: amqp_url(),
             cancel: CancellationToken::new(),
             tasks: Vec::new(),
         }
@@ -109,7 +113,7 @@ impl Pipeline {
         let token = self.cancel.child_token();
         let handle = tokio::spawn(relay::run(
             self.db.pool.clone(),
-            amqp_url(),
+            self.amqp_url.clone(),
             self.topology.clone(),
             Self::relay_config(),
             token.clone(),
@@ -140,7 +144,7 @@ impl Pipeline {
             core,
             self.topology.clone(),
         ));
-        let handle = tokio::spawn(worker.run(amqp_url(), prefetch, token.clone()));
+        let handle = tokio::spawn(worker.run(self.amqp_url.clone(), prefetch, token.clone()));
         self.tasks.push((token.clone(), handle));
         (token, self.tasks.len() - 1)
     }

@@ -51,6 +51,37 @@ async fn postgres_connections_killed_mid_run_lose_nothing() {
     p.teardown().await;
 }
 
+/// `AMQP_URL` lists a cluster's nodes; the first is down (nothing listens on its port): the
+/// relay and the worker connect to the next and post everything, and say which node they are
+/// on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_and_worker_skip_a_node_that_is_down() {
+    let mut p = Pipeline::new("100ms,200ms").await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let down = format!(
+        "amqp://guest:guest@127.0.0.1:{}/%2f",
+        closed.local_addr().unwrap().port()
+    );
+    drop(closed);
+    let live = amqp_url();
+    p.amqp_url = format!("{down},{live}");
+    let core = Core::start(Switches::default()).await;
+    for i in 0..20 {
+        p.collect(&format!("SKY01{:08}", i % 13), "10", &format!("NODE-{i}"))
+            .await;
+    }
+    p.spawn_relay();
+    p.spawn_worker(&core.url, Duration::from_secs(2));
+    p.assert_all_posted_once(&core, 20, Duration::from_secs(30))
+        .await;
+    let nodes = workers::broker::connected_nodes();
+    let node = workers::broker::node_of(&live);
+    assert_eq!(nodes.get("relay"), Some(&node), "{nodes:?}");
+    assert_eq!(nodes.get("worker"), Some(&node), "{nodes:?}");
+    core.stop();
+    p.teardown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn published_rows_are_purged_after_the_retention_period_only() {
     let p = Pipeline::new("100ms").await;

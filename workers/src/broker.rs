@@ -1,7 +1,16 @@
 //! Connecting to RabbitMQ, and reconnecting with backoff when it goes away.
+//!
+//! `AMQP_URL` names one broker or the nodes of a cluster, separated by commas
+//! (`amqp://u:p@rabbit-1:5672/%2f,amqp://u:p@rabbit-2:5672/%2f,…`): lapin connects to one host,
+//! so the failover is ours. A connection goes to the first address that answers; when it is
+//! lost, the next one tries the following address first (the lost node is tried last), with
+//! back-off and jitter between rounds, and whoever reconnects declares its topology and
+//! consumers again on the node it finds. Which node each part of a process is on is kept in
+//! [`connected_nodes`] for `/readyz` and the `collector_amqp_connected` gauge.
 
+use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
@@ -11,12 +20,78 @@ use lapin::uri::AMQPUri;
 use lapin::{Channel, Connection, ConnectionProperties};
 use tokio_util::sync::CancellationToken;
 
-pub async fn connect(url: &str) -> lapin::Result<Connection> {
+/// The addresses of `AMQP_URL`, in order: one, or the nodes of a cluster separated by commas.
+pub fn addresses(url: &str) -> Vec<&str> {
+    url.split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .collect()
+}
+
+/// The node an address names, as `host:port`: what logs, `/readyz` and metrics show of it
+/// (never its credentials).
+pub fn node_of(address: &str) -> String {
+    match address.parse::<AMQPUri>() {
+        Ok(uri) => format!("{}:{}", uri.authority.host, uri.authority.port),
+        Err(_) => "<unparsable AMQP_URL>".to_owned(),
+    }
+}
+
+/// How long one address may take to complete its handshake before the next one is tried: a
+/// node that drops packets would otherwise hold the connect for the kernel's TCP time-out.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connects to one address.
+async fn connect_one(address: &str) -> lapin::Result<Connection> {
     let properties = ConnectionProperties::default()
         .with_executor(tokio_executor_trait::Tokio::current())
         .with_reactor(tokio_reactor_trait::Tokio)
         .with_connection_name("collector".into());
-    Connection::connect(url, properties).await
+    match tokio::time::timeout(CONNECT_TIMEOUT, Connection::connect(address, properties)).await {
+        Ok(connected) => connected,
+        Err(_) => Err(lapin::Error::IOError(Arc::new(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("no AMQP handshake within {CONNECT_TIMEOUT:?}"),
+        )))),
+    }
+}
+
+/// Connects to the first of `url`'s addresses that answers.
+pub async fn connect(url: &str) -> lapin::Result<Connection> {
+    connect_from(url, 0).await.map(|(connection, _)| connection)
+}
+
+/// Connects to the first of `url`'s addresses that answers, trying them in order from
+/// `first` (wrapping round); the connection and the index of its address. The error is the
+/// last address's, or a bad URL's if any address is one.
+async fn connect_from(url: &str, first: usize) -> lapin::Result<(Connection, usize)> {
+    let all = addresses(url);
+    let mut failure = None;
+    for step in 0..all.len().max(1) {
+        let index = (first + step) % all.len().max(1);
+        let address = all.get(index).copied().unwrap_or(url);
+        match connect_one(address).await {
+            Ok(connection) => return Ok((connection, index)),
+            Err(e) => {
+                if all.len() > 1 {
+                    let reason = ConnectError::classify(&e, url);
+                    tracing::debug!(node = %node_of(address), error = %reason, "RabbitMQ node did not answer");
+                }
+                // A refusal (credentials, vhost, a bad URL) says more than "unreachable".
+                let keep = match &failure {
+                    Some(kept) => !matches!(
+                        ConnectError::classify(kept, url),
+                        ConnectError::Unreachable(_)
+                    ),
+                    None => false,
+                };
+                if !keep {
+                    failure = Some(e);
+                }
+            }
+        }
+    }
+    Err(failure.expect("at least one address was tried"))
 }
 
 /// Closes `connection` and waits (bounded) for its I/O thread to end, so that nothing of
@@ -43,34 +118,82 @@ pub async fn close(connection: Connection, reason: &str) {
 /// How long a close may take before we stop waiting for it.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Connects, retrying with exponential backoff (100 ms doubling to 2 s: a broker back from a
-/// restart is found within 2 s; attempts against a down broker cost nothing) until it succeeds or
-/// `cancel` fires (`None` then).
+/// Connects, retrying with exponential backoff (100 ms doubling to 2 s, each wait jittered
+/// so that the processes a node loss disconnected do not come back in step: a broker back
+/// from a restart is found within 2 s; attempts against a down broker cost nothing) until it
+/// succeeds or `cancel` fires (`None` then).
 pub async fn connect_with_backoff(url: &str, cancel: &CancellationToken) -> Option<Connection> {
+    connect_with_backoff_from(url, 0, cancel)
+        .await
+        .map(|(connection, _)| connection)
+}
+
+async fn connect_with_backoff_from(
+    url: &str,
+    first: usize,
+    cancel: &CancellationToken,
+) -> Option<(Connection, usize)> {
     let mut delay = Duration::from_millis(100);
     loop {
-        match connect(url).await {
-            Ok(connection) => return Some(connection),
+        let attempt = tokio::select! {
+            _ = cancel.cancelled() => return None,
+            attempt = connect_from(url, first) => attempt,
+        };
+        let wait = jittered(delay);
+        match attempt {
+            Ok(connected) => return Some(connected),
             // Only a missing broker is worth a warning: a refusal is a wrong AMQP_URL, and
             // retrying it will not fix it.
             Err(e) => match ConnectError::classify(&e, url) {
                 ConnectError::Unreachable(reason) => {
-                    tracing::warn!(error = %reason, retry_in = ?delay, "RabbitMQ unreachable")
+                    tracing::warn!(error = %reason, retry_in = ?wait, "RabbitMQ unreachable")
                 }
-                refused => tracing::error!(retry_in = ?delay, "{refused}"),
+                refused => tracing::error!(retry_in = ?wait, "{refused}"),
             },
         }
         tokio::select! {
             _ = cancel.cancelled() => return None,
-            _ = tokio::time::sleep(delay) => {}
+            _ = tokio::time::sleep(wait) => {}
         }
         delay = (delay * 2).min(Duration::from_secs(2));
     }
 }
 
+/// `delay` with "equal jitter": half of it fixed, the other half drawn at random.
+pub fn jittered(delay: Duration) -> Duration {
+    let half = delay / 2;
+    half + half.mul_f64(fastrand::f64())
+}
+
+/// Which node each long-lived connection of this process is on, by who holds it.
+static CONNECTED: Mutex<BTreeMap<&'static str, String>> = Mutex::new(BTreeMap::new());
+
+/// Which node (`host:port`) each part of this process (`relay`, `worker`, `adopter`) is
+/// connected to now; a part between connections is absent.
+pub fn connected_nodes() -> BTreeMap<&'static str, String> {
+    CONNECTED
+        .lock()
+        .map(|nodes| nodes.clone())
+        .unwrap_or_default()
+}
+
+fn set_connected(who: &'static str, node: Option<String>) {
+    let Ok(mut nodes) = CONNECTED.lock() else {
+        return;
+    };
+    if let Some(old) = nodes.remove(who) {
+        metrics::gauge!("collector_amqp_connected", "who" => who, "node" => old).set(0.0);
+    }
+    if let Some(node) = node {
+        metrics::gauge!("collector_amqp_connected", "who" => who, "node" => node.clone()).set(1.0);
+        nodes.insert(who, node);
+    }
+}
+
 /// A process's connections to RabbitMQ, one after another until `cancel` fires: `next`
-/// connects (with back-off), the caller works on the connection until it fails or ends, and
-/// `end` logs why and closes it; the next `next` waits a moment first. The relay, the workers
+/// connects (with back-off, to the first node that answers), the caller works on the
+/// connection until it fails or ends, and `end` logs why and closes it; the next `next` waits
+/// a moment first and starts with the node after the one just lost. The relay, the workers
 /// and the adopter all stay connected this way:
 ///
 /// ```ignore
@@ -85,6 +208,8 @@ pub struct Reconnecting<'a> {
     cancel: &'a CancellationToken,
     who: &'static str,
     connected_before: bool,
+    /// The address to try first next time.
+    first: usize,
 }
 
 impl<'a> Reconnecting<'a> {
@@ -94,28 +219,45 @@ impl<'a> Reconnecting<'a> {
             cancel,
             who,
             connected_before: false,
+            first: 0,
         }
     }
 
     /// The next connection; `None` once `cancel` has fired.
     pub async fn next(&mut self) -> Option<Connection> {
         if self.connected_before && !self.cancel.is_cancelled() {
-            tokio::time::sleep(backoff(2)).await;
+            tokio::select! {
+                _ = self.cancel.cancelled() => {}
+                _ = tokio::time::sleep(jittered(backoff(2))) => {}
+            }
         }
         if self.cancel.is_cancelled() {
             tracing::info!("{} stopped", self.who);
             return None;
         }
         self.connected_before = true;
-        let connection = connect_with_backoff(self.url, self.cancel).await;
-        if connection.is_none() {
+        let Some((connection, index)) =
+            connect_with_backoff_from(self.url, self.first, self.cancel).await
+        else {
             tracing::info!("{} stopped", self.who);
+            return None;
+        };
+        let addresses = addresses(self.url);
+        let node = addresses
+            .get(index)
+            .map_or_else(|| node_of(self.url), |a| node_of(a));
+        if addresses.len() > 1 {
+            tracing::info!(node = %node, "{} connected to RabbitMQ", self.who);
         }
-        connection
+        set_connected(self.who, Some(node));
+        // Lost, this connection's node is tried last.
+        self.first = (index + 1) % addresses.len().max(1);
+        Some(connection)
     }
 
     /// The work on `connection` is over (`worked` says how): closes it.
     pub async fn end(&self, connection: Connection, worked: anyhow::Result<()>) {
+        set_connected(self.who, None);
         if let Err(e) = worked {
             tracing::warn!(error = %format_args!("{e:#}"), "{} lost its RabbitMQ channel; reconnecting", self.who);
         }
@@ -149,7 +291,7 @@ impl ConnectError {
                 Self::CredentialsRefused
             }
             lapin::Error::ProtocolError(e) => Self::Refused(redact(e.get_message().as_str(), url)),
-            _ if url.parse::<AMQPUri>().is_err() => Self::BadUrl,
+            _ if addresses(url).iter().any(|a| a.parse::<AMQPUri>().is_err()) => Self::BadUrl,
             other => Self::Unreachable(redact(&other.to_string(), url)),
         }
     }
@@ -169,13 +311,16 @@ impl fmt::Display for ConnectError {
     }
 }
 
-/// `text` with `url`, and the password in it, masked.
+/// `text` with `url`, each of its addresses and their passwords masked.
 fn redact(text: &str, url: &str) -> String {
     let mut text = text.replace(url, "<AMQP_URL>");
-    if let Ok(uri) = url.parse::<AMQPUri>() {
-        let password = &uri.authority.userinfo.password;
-        if !password.is_empty() {
-            text = text.replace(password.as_str(), "***");
+    for address in addresses(url) {
+        text = text.replace(address, "<AMQP_URL>");
+        if let Ok(uri) = address.parse::<AMQPUri>() {
+            let password = &uri.authority.userinfo.password;
+            if !password.is_empty() {
+                text = text.replace(password.as_str(), "***");
+            }
         }
     }
     text
@@ -237,19 +382,31 @@ impl BrokerProbe {
     }
 }
 
-/// Connects within `PROBE_TIMEOUT` and closes again.
+/// Connects to the first address of `url` that completes a handshake within `PROBE_TIMEOUT`
+/// and closes again: one node of a cluster is enough for the process to do its work.
 async fn handshake(url: &str) -> Result<(), String> {
-    let connection = match tokio::time::timeout(PROBE_TIMEOUT, connect(url)).await {
-        Ok(Ok(connection)) => connection,
-        Ok(Err(e)) => return Err(ConnectError::classify(&e, url).to_string()),
-        Err(_) => {
-            let reason = format!("no AMQP handshake within {PROBE_TIMEOUT:?}");
-            return Err(ConnectError::Unreachable(reason).to_string());
-        }
-    };
-    // Bounded too: a broker that let us in and then hung must not hold every caller.
-    let _ = tokio::time::timeout(PROBE_TIMEOUT, connection.close(200, "readiness probe")).await;
-    Ok(())
+    let mut failure = String::new();
+    for address in addresses(url) {
+        let connection = match tokio::time::timeout(PROBE_TIMEOUT, connect_one(address)).await {
+            Ok(Ok(connection)) => connection,
+            Ok(Err(e)) => {
+                failure = ConnectError::classify(&e, url).to_string();
+                continue;
+            }
+            Err(_) => {
+                let reason = format!("no AMQP handshake within {PROBE_TIMEOUT:?}");
+                failure = ConnectError::Unreachable(reason).to_string();
+                continue;
+            }
+        };
+        // Bounded too: a broker that let us in and then hung must not hold every caller.
+        let _ = tokio::time::timeout(PROBE_TIMEOUT, connection.close(200, "readiness probe")).await;
+        return Ok(());
+    }
+    if addresses(url).len() > 1 {
+        failure = format!("no node of AMQP_URL answered; the last: {failure}");
+    }
+    Err(failure)
 }
 
 /// A channel in publisher-confirm mode.
