@@ -182,6 +182,7 @@ fn spawn_relay(
     let amqp_url = settings.require_amqp_url()?.to_owned();
     let topology = topology(settings);
     let sweeper = settings.sweeper.config();
+    let retention = settings.outbox_retention;
     // What each of the three tasks takes with it.
     let parts = || {
         (
@@ -196,7 +197,11 @@ fn spawn_relay(
         if !broker_checked(&url, &topology_, &shutdown_).await? {
             return Ok(());
         }
-        relay::run(pool_, url, topology_, RelayConfig::default(), shutdown_).await;
+        let config = RelayConfig {
+            retention,
+            ..RelayConfig::default()
+        };
+        relay::run(pool_, url, topology_, config, shutdown_).await;
         Ok(())
     });
     let (pool_, url, topology_, shutdown_) = parts();

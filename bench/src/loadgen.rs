@@ -46,6 +46,10 @@ pub struct Args {
     /// Prefix of the receipt numbers (unique per run).
     #[arg(long, default_value = "LG")]
     run: String,
+    /// Open loop: also write one JSON line per minute of the run to this file (`minute`,
+    /// `ok`, `errors`, `p50_ms`, `p99_ms`, `max_ms`), as each minute's answers are in.
+    #[arg(long)]
+    minutes_out: Option<std::path::PathBuf>,
 }
 
 /// Runs the load, then prints its JSON line.
@@ -65,7 +69,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let duration = Duration::from_secs(args.seconds);
     let report = match (args.concurrency, args.rate) {
         (Some(c), None) => closed_loop(gen, c, duration).await,
-        (None, Some(r)) => open_loop(gen, r, duration).await,
+        (None, Some(r)) => open_loop(gen, r, duration, args.minutes_out).await,
         _ => anyhow::bail!("give exactly one of --concurrency or --rate"),
     }?;
     println!("{report}");
@@ -222,25 +226,96 @@ async fn closed_loop(
     )
 }
 
-async fn open_loop(gen: Arc<Gen>, rate: u64, duration: Duration) -> anyhow::Result<String> {
+/// One minute of an open-loop run.
+struct Minute {
+    hist: Histogram<u64>,
+    ok: u64,
+    errors: u64,
+}
+
+impl Minute {
+    fn new() -> Self {
+        Self {
+            hist: Histogram::new(3).expect("3 significant figures are valid"),
+            ok: 0,
+            errors: 0,
+        }
+    }
+
+    fn line(&self, minute: u64) -> String {
+        json!({
+            "minute": minute, "ok": self.ok, "errors": self.errors,
+            "p50_ms": self.hist.value_at_quantile(0.50) as f64 / 1000.0,
+            "p99_ms": self.hist.value_at_quantile(0.99) as f64 / 1000.0,
+            "max_ms": self.hist.max() as f64 / 1000.0,
+        })
+        .to_string()
+    }
+}
+
+async fn open_loop(
+    gen: Arc<Gen>,
+    rate: u64,
+    duration: Duration,
+    minutes_out: Option<std::path::PathBuf>,
+) -> anyhow::Result<String> {
+    use std::collections::BTreeMap;
+    use std::io::Write;
+
+    let mut minutes_file = match &minutes_out {
+        Some(path) => Some(std::fs::File::create(path)?),
+        None => None,
+    };
     let start = Instant::now();
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    let mut handles = Vec::new();
-    while start.elapsed() < duration {
-        ticker.tick().await;
-        let gen = gen.clone();
-        handles.push(tokio::spawn(async move { gen.one().await }));
-    }
+    // Each request reports (the minute it was sent in, its outcome): a run of an hour keeps
+    // no handle per request.
+    let (report_tx, mut reports) = tokio::sync::mpsc::unbounded_channel::<(u64, Outcome)>();
+    let sender = tokio::spawn(async move {
+        while start.elapsed() < duration {
+            ticker.tick().await;
+            let (gen, report_tx) = (gen.clone(), report_tx.clone());
+            let minute = start.elapsed().as_secs() / 60;
+            tokio::spawn(async move {
+                let _ = report_tx.send((minute, gen.one().await));
+            });
+        }
+    });
     let mut hist = Histogram::<u64>::new(3)?;
     let (mut ok, mut errors) = (0, Vec::new());
-    for joined in join_all(handles).await {
-        match joined? {
+    let mut open: BTreeMap<u64, Minute> = BTreeMap::new();
+    while let Some((minute, outcome)) = reports.recv().await {
+        let this = open.entry(minute).or_insert_with(Minute::new);
+        match outcome {
             Ok(latency) => {
                 ok += 1;
-                hist.record(latency.as_micros() as u64)?;
+                this.ok += 1;
+                let micros = latency.as_micros() as u64;
+                hist.record(micros)?;
+                this.hist.record(micros)?;
             }
-            Err(e) => errors.push(e),
+            Err(e) => {
+                this.errors += 1;
+                errors.push(e);
+            }
+        }
+        // A minute is written once answers arrive for the one after next: its stragglers
+        // are in by then (a request that takes more than a minute is an error anyway).
+        while let Some((&first, _)) = open.first_key_value() {
+            if first + 2 > minute {
+                break;
+            }
+            let (first, done) = open.pop_first().expect("just seen");
+            if let Some(file) = minutes_file.as_mut() {
+                writeln!(file, "{}", done.line(first))?;
+            }
+        }
+    }
+    sender.await?;
+    if let Some(file) = minutes_file.as_mut() {
+        for (minute, done) in &open {
+            writeln!(file, "{}", done.line(*minute))?;
         }
     }
     report(

@@ -99,6 +99,11 @@ pub struct Settings {
     /// The sweeper's interval, graces and look-back (`SWEEPER_*`).
     #[command(flatten)]
     pub sweeper: SweeperArgs,
+    /// Published outbox rows older than this are deleted by the relay (the collection and its
+    /// history stay): the outbox holds what is in flight, not an archive.
+    #[arg(long, env = "OUTBOX_RETENTION", value_name = "OUTBOX_RETENTION", global = true,
+          default_value = "7d", value_parser = setting(parse_duration))]
+    pub outbox_retention: Duration,
     /// Reconciliation with SkyPay's report (`SKYPAY_API_URL`, `SKYPAY_REPORT_*`, `RECON_*`).
     #[command(flatten)]
     pub recon: ReconArgs,
@@ -445,6 +450,7 @@ mod tests {
             ("SWEEPER_PUBLISHED_GRACE", "0s"),
             ("SWEEPER_RETRY_GRACE", "5"),
             ("SWEEPER_LOOKBACK", "2w"),
+            ("OUTBOX_RETENTION", "a week"),
             ("RUST_LOG", "info,collector=loud"),
             ("RUST_LOG", "[{"),
             ("SETTLEMENT_PERIOD", "yesterday"),

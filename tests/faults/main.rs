@@ -14,6 +14,7 @@ mod common;
 
 mod broker_faults;
 mod broker_loss;
+mod cluster;
 mod core_faults;
 mod database;
 mod duplicates;

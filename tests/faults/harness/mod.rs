@@ -10,6 +10,7 @@
 //! - `process`: one `collector` process (`Proc`, `Role`) and the ports it listens on;
 //! - `core_server`: the fake core loan system, stoppable (`CoreServer`);
 //! - `proxy`: the cuttable TCP proxy in front of Postgres (`Proxy`);
+//! - `cluster`: a three-node RabbitMQ cluster of a case's own (`Cluster`);
 //! - `storm`: the SkyPay-like client (`Storm`, the request bodies);
 //! - `ledger`: what that client saw for each receipt (`Ledger`, `Outcome`);
 //! - `check`: a case's end: settle, check the promise, scan the logs (`Stack::finish`);
@@ -18,6 +19,7 @@
 #![allow(dead_code)] // each case uses its own part
 
 mod check;
+mod cluster;
 mod core_server;
 mod ledger;
 mod process;
@@ -27,6 +29,7 @@ mod stack;
 mod storm;
 
 pub use crate::common::{amqp_url, TestDb};
+pub use cluster::Cluster;
 pub use core_server::CoreServer;
 pub use ledger::{Attempt, Ledger, Outcome};
 pub use process::{free_port, Proc, Role};

@@ -24,6 +24,8 @@ pub struct StackOptions {
     pub pool_size: u32,
     pub bills: usize,
     pub extra_env: Vec<(&'static str, String)>,
+    /// The processes' `AMQP_URL` (a cluster's nodes, say); the test broker by default.
+    pub amqp_url: Option<String>,
 }
 
 impl Default for StackOptions {
@@ -37,6 +39,7 @@ impl Default for StackOptions {
             pool_size: 10,
             bills: 50,
             extra_env: Vec::new(),
+            amqp_url: None,
         }
     }
 }
@@ -115,7 +118,7 @@ impl Stack {
                 "DATABASE_POOL_SIZE".into(),
                 self.options.pool_size.to_string(),
             ),
-            ("AMQP_URL".into(), amqp_url()),
+            ("AMQP_URL".into(), self.amqp_url()),
             ("AMQP_PREFIX".into(), self.prefix.clone()),
             ("CORE_LOAN_URL".into(), self.core.url()),
             ("ADMIN_TOKEN".into(), ADMIN_TOKEN.into()),
@@ -139,6 +142,11 @@ impl Stack {
             env.push(((*k).into(), v.clone()));
         }
         env
+    }
+
+    /// The `AMQP_URL` the processes are given.
+    pub fn amqp_url(&self) -> String {
+        self.options.amqp_url.clone().unwrap_or_else(amqp_url)
     }
 
     fn add(&mut self, role: Role, args: &[&str]) -> usize {
@@ -195,6 +203,26 @@ impl Stack {
 
     pub fn worker(&mut self) -> usize {
         self.add(Role::Worker, &["worker"])
+    }
+
+    /// A relay with settings of its own (its own order of a cluster's nodes, say).
+    pub fn relay_with(&mut self, extra: &[(&str, &str)]) -> usize {
+        self.add_with(Role::Relay, &["relay"], extra)
+    }
+
+    pub fn worker_with(&mut self, extra: &[(&str, &str)]) -> usize {
+        self.add_with(Role::Worker, &["worker"], extra)
+    }
+
+    /// Which broker node (`host:port`) each part of process `index` is on, from its
+    /// `/readyz` (`broker_nodes`).
+    pub async fn broker_nodes(&self, index: usize) -> std::collections::BTreeMap<String, String> {
+        let url = format!("{}/readyz", self.procs[index].admin_url());
+        let Ok(answer) = reqwest::get(&url).await else {
+            return Default::default();
+        };
+        let body: serde_json::Value = answer.json().await.unwrap_or_default();
+        serde_json::from_value(body["broker_nodes"].clone()).unwrap_or_default()
     }
 
     /// Waits until the process answers `/healthz` (APIs: `/readyz`, which needs the database).
@@ -325,7 +353,10 @@ impl Stack {
             proc.kill().await;
         }
         self.core.stop();
-        crate::common::delete_topology(&self.topology).await;
+        if self.options.amqp_url.is_none() {
+            // A case's own broker (a cluster) goes with everything on it.
+            crate::common::delete_topology(&self.topology).await;
+        }
         drop(self.proxy.take());
         self.db.drop_database().await;
     }
