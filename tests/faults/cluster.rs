@@ -12,13 +12,15 @@ use tokio_util::sync::CancellationToken;
 
 use crate::harness::*;
 
-/// The storm every case runs: collects/s, and how many.
+/// The storms' rate, collects/s.
 const RATE: u32 = 150;
 
-fn storm(case: &str) -> Storm {
+/// A storm of `seconds` at `RATE` (ten times longer with `FAULTS_LONG=1`): it must outlast the
+/// fault, so that payments arrive all through it.
+fn storm(case: &str, seconds: u32) -> Storm {
     Storm {
         rate: Some(RATE),
-        ..Storm::new(case, scaled(1_200))
+        ..Storm::new(case, scaled((RATE * seconds) as usize))
     }
 }
 
@@ -38,6 +40,19 @@ async fn assert_members_everywhere(s: &Stack, cluster: &Cluster) {
         let n = members.get(&queue).copied().unwrap_or(0);
         assert_eq!(n, 3, "[{}] {queue} has {n} members: {members:?}", s.case);
     }
+}
+
+/// The storm still ran when the fault was over: a collect was answered `1000` in the last
+/// second, so payments arrived all through the fault.
+fn assert_storm_outlasted(storm: &StormHandle, fault_at: Instant) {
+    let last_second = Instant::now() - Duration::from_secs(1);
+    assert!(
+        storm
+            .ledger
+            .first_1000_after(last_second.max(fault_at))
+            .is_some(),
+        "no collect answered in the last second: the storm ended before the fault did"
+    );
 }
 
 /// Waits until `who` in process `index` is connected to a node that `wanted` accepts; the
@@ -66,8 +81,8 @@ async fn wait_on_node(
     }
 }
 
-/// Samples how many payments are posted, every 50 ms, and keeps the longest stretch in
-/// which that number did not move.
+/// Samples, every 50 ms, how many payments are posted and how many wait, and keeps the
+/// longest stretch in which payments waited and none was posted.
 struct PostingWatch {
     longest_ms: Arc<AtomicU64>,
     stop: CancellationToken,
@@ -121,13 +136,15 @@ async fn cluster_node_of_the_workers_stopped_mid_storm_loses_nothing() {
     }
     wait_on_node(&s, &cluster, relay, "relay", |n| n == 2).await;
     assert_members_everywhere(&s, &cluster).await;
-    let storm = storm("clworkers").start(s.api_urls(), s.bills.clone());
+    let storm = storm("clworkers", 20).start(s.api_urls(), s.bills.clone());
     tokio::time::sleep(Duration::from_secs(2)).await;
     let watch = PostingWatch::start(&s);
+    let fault_at = Instant::now();
     cluster.stop_node(1).await;
     for w in workers {
         wait_on_node(&s, &cluster, w, "worker", |n| n != 1).await;
     }
+    assert_storm_outlasted(&storm, fault_at);
     let ledger = storm.finish().await;
     let stall = watch.finish();
     s.finish(
@@ -163,11 +180,13 @@ async fn cluster_posting_queue_leader_stopped_mid_storm_loses_nothing() {
         wait_on_node(&s, &cluster, w, "worker", |n| n != leader).await;
     }
     assert_members_everywhere(&s, &cluster).await;
-    let storm = storm("clleader").start(s.api_urls(), s.bills.clone());
+    let storm = storm("clleader", 20).start(s.api_urls(), s.bills.clone());
     tokio::time::sleep(Duration::from_secs(2)).await;
     let watch = PostingWatch::start(&s);
+    let fault_at = Instant::now();
     cluster.stop_node(leader).await;
     let new_leader = wait_for_leader(&cluster, &posting, |n| n != leader).await;
+    assert_storm_outlasted(&storm, fault_at);
     let ledger = storm.finish().await;
     let stall = watch.finish();
     s.finish(
@@ -176,7 +195,7 @@ async fn cluster_posting_queue_leader_stopped_mid_storm_loses_nothing() {
         format!(
             "3-node cluster; the posting queue's leader (node {leader}) stopped mid-storm \
              ({RATE}/s) and left down, every process on other nodes; node {new_leader} took the \
-             lead; recovery = longest stretch with nothing posted"
+             lead; recovery = longest stretch in which payments waited and none was posted"
         ),
     )
     .await;
@@ -221,7 +240,7 @@ async fn cluster_two_of_three_nodes_stopped_lose_nothing_once_one_returns() {
     s.worker();
     s.wait_all_up().await;
     assert_members_everywhere(&s, &cluster).await;
-    let storm = storm("clquorum").start(s.api_urls(), s.bills.clone());
+    let storm = storm("clquorum", 35).start(s.api_urls(), s.bills.clone());
     tokio::time::sleep(Duration::from_secs(2)).await;
     let watch = PostingWatch::start(&s);
     cluster.stop_node(2).await;
@@ -249,7 +268,7 @@ async fn cluster_two_of_three_nodes_stopped_lose_nothing_once_one_returns() {
             "3-node cluster; nodes 2 and 3 stopped mid-storm ({RATE}/s): {without_quorum:.1?} \
              without a quorum, {accepted} collects answered 1000 meanwhile, {backlog_at_worst} \
              payments waiting; recovery = from node 2's start to the first payment posted \
-             (longest stretch with nothing posted: {stall:.1?})"
+             (longest stretch in which payments waited and none was posted: {stall:.1?})"
         ),
     )
     .await;
@@ -266,11 +285,7 @@ async fn cluster_rolling_restart_under_load_loses_nothing() {
     s.worker_with(&[("AMQP_URL", cluster.url_from(2).as_str())]);
     s.wait_all_up().await;
     assert_members_everywhere(&s, &cluster).await;
-    let storm = Storm {
-        rate: Some(RATE),
-        ..Storm::new("clrolling", scaled(3_000))
-    }
-    .start(s.api_urls(), s.bills.clone());
+    let storm = storm("clrolling", 75).start(s.api_urls(), s.bills.clone());
     tokio::time::sleep(Duration::from_secs(2)).await;
     let watch = PostingWatch::start(&s);
     let rolled = Instant::now();
@@ -282,6 +297,7 @@ async fn cluster_rolling_restart_under_load_loses_nothing() {
     }
     cluster.await_not_quorum_critical(1).await;
     let rolling = rolled.elapsed();
+    assert_storm_outlasted(&storm, rolled);
     let ledger = storm.finish().await;
     let stall = watch.finish();
     assert_members_everywhere(&s, &cluster).await;

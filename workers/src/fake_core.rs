@@ -6,8 +6,8 @@
 //! - Failure injection, set at start or at run time through `PUT /control`: an error rate,
 //!   the mix of injected errors (5xx, 4xx, 409, timeout), a latency, a hard outage (503).
 //! - Read-back: `GET /payments` lists what it received (with how many calls each key got),
-//!   `GET /payments/{key}` one payment, `GET /control` the switches, `DELETE /payments`
-//!   forgets everything.
+//!   `GET /payments/{key}` one payment, `GET /stats` counts (for long runs), `GET /control`
+//!   the switches, `DELETE /payments` forgets everything.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -158,6 +158,7 @@ pub fn router(core: Arc<FakeCore>) -> Router {
     Router::new()
         .route("/payments", get(list).post(post_payment).delete(forget))
         .route("/payments/{key}", get(show))
+        .route("/stats", get(stats))
         .route("/control", get(show_control).put(set_control))
         .route(
             "/healthz",
@@ -232,6 +233,22 @@ async fn list(State(core): State<Arc<FakeCore>>) -> Json<Vec<Received>> {
     let mut all: Vec<Received> = payments.values().cloned().collect();
     all.sort_by(|a, b| a.reference.cmp(&b.reference));
     Json(all)
+}
+
+/// Counts for a long run, where listing every payment would be too big: `payments` (distinct
+/// idempotency keys), `receipts` (distinct receipt numbers among them: fewer means a payment
+/// was posted twice under two keys) and `calls` (every call, injected errors included).
+async fn stats(State(core): State<Arc<FakeCore>>) -> Json<Value> {
+    let payments = core.payments.lock().unwrap_or_else(|e| e.into_inner());
+    let receipts: std::collections::HashSet<&str> = payments
+        .values()
+        .filter_map(|p| p.body["receiptNumber"].as_str())
+        .collect();
+    Json(json!({
+        "payments": payments.len(),
+        "receipts": receipts.len(),
+        "calls": core.started.load(Ordering::SeqCst),
+    }))
 }
 
 async fn show(State(core): State<Arc<FakeCore>>, Path(key): Path<String>) -> Response {

@@ -167,23 +167,36 @@ pub async fn relay_batch(
     }
 }
 
-/// Deletes up to `batch` published rows older than `retention`.
+/// Deletes the published rows older than `retention`, `batch` rows per statement (short
+/// transactions beside the relay's own) until none is left; how many. (One batch a minute
+/// was the whole purge once: at 300 collects/s the outbox grew by 17,000 rows a minute, which
+/// the soak showed.)
 pub async fn purge_published(
     pool: &PgPool,
     retention: Duration,
     batch: i64,
 ) -> anyhow::Result<u64> {
-    let done = sqlx::query(
-        "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE published_at < now() - $1::interval \
-         ORDER BY published_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
-    )
-    .bind(format!("{} seconds", retention.as_secs()))
-    .bind(batch)
-    .execute(pool)
-    .await
-    .context("Failed to purge published outbox rows")?;
-    Ok(done.rows_affected())
+    let mut purged = 0;
+    loop {
+        let done = sqlx::query(
+            "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE published_at < now() - $1::interval \
+             ORDER BY published_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+        )
+        .bind(format!("{} seconds", retention.as_secs()))
+        .bind(batch)
+        .execute(pool)
+        .await
+        .context("Failed to purge published outbox rows")?
+        .rows_affected();
+        purged += done;
+        if done < batch.max(1) as u64 {
+            return Ok(purged);
+        }
+    }
 }
+
+/// How often the relay purges the outbox.
+const PURGE_EVERY: Duration = Duration::from_secs(30);
 
 /// Runs until `cancel` fires, reconnecting to RabbitMQ and Postgres by itself.
 pub async fn run(
@@ -215,7 +228,7 @@ async fn relay_on(
     let mut last_purge = Instant::now() - Duration::from_secs(3600);
     tracing::info!(exchange = %topology.exchange(), "relay running");
     while !cancel.is_cancelled() {
-        if last_purge.elapsed() > Duration::from_secs(60) {
+        if last_purge.elapsed() > PURGE_EVERY {
             last_purge = Instant::now();
             match purge_published(pool, config.retention, config.purge_batch).await {
                 Ok(0) => {}
