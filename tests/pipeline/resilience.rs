@@ -82,6 +82,50 @@ async fn relay_and_worker_skip_a_node_that_is_down() {
     p.teardown().await;
 }
 
+/// A steady flow of NOTIFYs (one per collect) is consumed as fast as it comes, not one per
+/// drain: a listener that falls behind leaves its Postgres backend blocked writing to it, which
+/// grows the server's NOTIFY queue and stalls every `DROP DATABASE` on the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relay_keeps_up_with_its_notifications() {
+    let mut p = Pipeline::new("100ms").await;
+    p.spawn_relay();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // 100,000 notifications of ~200 bytes (20 MB: more than the sockets hold), as 100,000
+    // collects would send; distinct payloads, or Postgres folds them into one.
+    let sent = Instant::now();
+    sqlx::query(
+        "SELECT pg_notify('collector_outbox', g::text || repeat('x', 200)) \
+         FROM generate_series(1, 100000) AS g",
+    )
+    .execute(&p.db.pool)
+    .await
+    .unwrap();
+    // The relay's listener is the one connection that LISTENs on this database.
+    let listener = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                    AND query LIKE 'LISTEN%' AND wait_event = 'ClientWrite'";
+    loop {
+        let usage: f64 = sqlx::query_scalar("SELECT pg_notification_queue_usage()")
+            .fetch_one(&p.db.pool)
+            .await
+            .unwrap();
+        let blocked: i64 = sqlx::query_scalar(listener)
+            .fetch_one(&p.db.pool)
+            .await
+            .unwrap();
+        // 100,000 of these fill ~0.3% of the queue; what other tests' listeners hold is less.
+        if usage < 0.0005 && blocked == 0 {
+            break;
+        }
+        assert!(
+            sent.elapsed() < Duration::from_secs(15),
+            "the relay's listener is behind: NOTIFY queue {:.3}% full, listener blocked: {blocked}",
+            usage * 100.0
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    p.teardown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn published_rows_are_purged_after_the_retention_period_only() {
     let p = Pipeline::new("100ms").await;

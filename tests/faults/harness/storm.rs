@@ -19,6 +19,9 @@ pub struct Storm {
     pub rate: Option<u32>,
     pub receipt_prefix: String,
     pub give_up_after: Duration,
+    /// Cancelled (`StormHandle::stop_sending`): no new receipt is sent; `receipts` is then
+    /// an upper bound, for a storm that must last as long as a fault does.
+    pub stop: tokio_util::sync::CancellationToken,
 }
 
 impl Storm {
@@ -29,17 +32,23 @@ impl Storm {
             rate: None,
             receipt_prefix: format!("{case}-"),
             give_up_after: Duration::from_secs(90),
+            stop: tokio_util::sync::CancellationToken::new(),
         }
     }
 
     /// Starts the storm against `urls` (round-robin, a retry goes to the next one).
     pub fn start(self, urls: Vec<String>, bills: Vec<String>) -> StormHandle {
         let ledger = Arc::new(Ledger::default());
+        let stop = self.stop.clone();
         let handle = tokio::spawn({
             let ledger = ledger.clone();
             async move { self.run(urls, bills, ledger).await }
         });
-        StormHandle { ledger, handle }
+        StormHandle {
+            ledger,
+            handle,
+            stop,
+        }
     }
 
     async fn run(self, urls: Vec<String>, bills: Vec<String>, ledger: Arc<Ledger>) {
@@ -53,6 +62,9 @@ impl Storm {
         let mut tasks = tokio::task::JoinSet::new();
         let start = Instant::now();
         for i in 0..self.receipts {
+            if self.stop.is_cancelled() {
+                break;
+            }
             if let Some(rate) = self.rate {
                 let due = start + Duration::from_secs_f64(i as f64 / f64::from(rate));
                 tokio::time::sleep_until(due.into()).await;
@@ -75,9 +87,15 @@ impl Storm {
 pub struct StormHandle {
     pub ledger: Arc<Ledger>,
     handle: tokio::task::JoinHandle<()>,
+    stop: tokio_util::sync::CancellationToken,
 }
 
 impl StormHandle {
+    /// Sends no new receipt from now on (those sent are still retried until answered).
+    pub fn stop_sending(&self) {
+        self.stop.cancel();
+    }
+
     pub async fn finish(self) -> Arc<Ledger> {
         self.handle.await.unwrap();
         self.ledger
