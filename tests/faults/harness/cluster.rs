@@ -28,7 +28,15 @@ impl Cluster {
             .join("cluster")
             .join(case);
         let started = Instant::now();
-        let out = run(&["start", dir.to_str().unwrap()]).await;
+        let start = ["start", dir.to_str().unwrap()];
+        let out = match attempt(&start, Path::new(env!("CARGO_TARGET_TMPDIR"))).await {
+            Ok(out) => out,
+            Err(why) => {
+                // The nodes that did start go: a failed start leaves no `Cluster` to drop.
+                let _ = attempt(&["stop", dir.to_str().unwrap()], &dir).await;
+                panic!("scripts/rabbit-cluster start failed:\n{why}");
+            }
+        };
         let formed_in = started.elapsed();
         let url = out
             .lines()
@@ -155,31 +163,30 @@ async fn run(args: &[&str]) -> String {
 
 /// Runs the script; its standard output, or `None` if it failed.
 async fn try_run(args: &[&str], dir: &Path) -> Option<String> {
+    attempt(args, dir).await.ok()
+}
+
+/// Runs the script; its standard output, or all it printed if it failed.
+async fn attempt(args: &[&str], dir: &Path) -> Result<String, String> {
     let out = Command::new(script())
         .args(args)
         .env("CLUSTER_DIR", dir)
         .output()
         .await
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+        .map_err(|e| format!("cannot run scripts/rabbit-cluster: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if out.status.success() {
+        Ok(stdout)
+    } else {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        Err(format!("{args:?}:\n{stdout}\n{stderr}"))
+    }
 }
 
 async fn run_in(args: &[&str], dir: &Path) -> String {
-    let out = Command::new(script())
-        .args(args)
-        .env("CLUSTER_DIR", dir)
-        .output()
+    attempt(args, dir)
         .await
-        .unwrap_or_else(|e| panic!("cannot run scripts/rabbit-cluster: {e}"));
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "scripts/rabbit-cluster {args:?} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+        .unwrap_or_else(|why| panic!("scripts/rabbit-cluster failed: {why}"))
 }
 
 impl Cluster {
