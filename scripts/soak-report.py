@@ -2,7 +2,10 @@
 """The soak's report (scripts/soak): a Markdown summary on stdout from the run's own samples
 (samples.jsonl, minutes.jsonl), and PNG plots beside them when matplotlib is installed.
 
-Usage: soak-report.py OUT RATE SECONDS ERROR_RATE RETENTION SENT POSTED DEAD
+Usage: soak-report.py OUT RATE SECONDS ERROR_RATE RETENTION SENT POSTED DEAD [SPANS]
+
+SPANS (optional): stretches of the run, in seconds since the load began, to shade in the plots
+as disturbed (`208-615,737-1600`: something else ran on the same cores then).
 """
 import json
 import statistics
@@ -11,6 +14,7 @@ from pathlib import Path
 
 out = Path(sys.argv[1])
 rate, seconds, error_rate, retention, sent, posted, dead = sys.argv[2:9]
+spans = [tuple(float(x) for x in span.split("-")) for span in sys.argv[9].split(",")] if len(sys.argv) > 9 else []
 samples = [json.loads(l) for l in open(out / "samples.jsonl") if l.strip()]
 minutes = [json.loads(l) for l in open(out / "minutes.jsonl") if l.strip()]
 load_end = float(seconds)
@@ -37,7 +41,7 @@ def mib(kib):
 
 
 print(f"# Soak: {rate} collects/s for {int(load_end) // 60} min, core failing {float(error_rate):.0%}\n")
-print(f"Answered 1000: {sent}; posted once: {posted}; dead-lettered (with reason): {dead}; "
+print(f"Recorded (answered 1000): {sent}; posted once: {posted}; dead-lettered (with reason): {dead}; "
       f"lost: 0; posted twice: 0 (checked against the database and the core). "
       f"OUTBOX_RETENTION {retention}. Steady state = from {warm / 60:.0f} min to the end of the load.\n")
 
@@ -105,6 +109,9 @@ def plot(name, title, ylabel, series, xs=None, vline=True):
         ax.plot(x, y, label=label, linewidth=1.2)
     if vline:
         ax.axvline(load_end / 60, color="grey", linestyle=":", linewidth=1)
+    for i, (a, b) in enumerate(spans):
+        ax.axvspan(a / 60, b / 60, color="orange", alpha=0.15,
+                   label="other work on the same 2 cores" if i == 0 else None)
     ax.set_title(title)
     ax.set_xlabel("minutes since the load began (dotted: load ends, drain)")
     ax.set_ylabel(ylabel)

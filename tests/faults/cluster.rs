@@ -154,7 +154,7 @@ async fn cluster_node_of_the_workers_stopped_mid_storm_loses_nothing() {
             "3-node cluster (formed in {:.1?}); node 1, where both workers were, stopped mid-storm \
              ({RATE}/s) and left down, {during} collects answered 1000 until the workers had failed over to the \
              other nodes; recovery = \
-             longest stretch with nothing posted",
+             longest stretch in which payments waited and none was posted",
             cluster.formed_in
         ),
     )
@@ -308,8 +308,8 @@ async fn cluster_rolling_restart_under_load_loses_nothing() {
         format!(
             "3-node cluster restarted node by node under a {RATE}/s storm (2 relays, 2 workers \
              spread over the nodes) in {rolling:.1?}, {during} collects answered 1000 meanwhile; \
-             recovery = longest stretch with nothing \
-             posted"
+             recovery = longest stretch in which \
+             payments waited and none was posted"
         ),
     )
     .await;
