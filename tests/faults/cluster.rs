@@ -55,6 +55,25 @@ async fn assert_members_everywhere(s: &Stack, cluster: &Cluster) {
     }
 }
 
+/// Ends the storm (3 s on), the watch and the case, whose recovery is the longest stall;
+/// `notes` is given how many collects were answered `1000` from `fault_at` until now.
+async fn finish_stalled(
+    s: Stack,
+    storm: StormHandle,
+    watch: PostingWatch,
+    fault_at: Instant,
+    notes: impl FnOnce(usize) -> String,
+) {
+    let during = storm.ledger.accepted_between(fault_at, Instant::now());
+    let ledger = end_storm(storm, 3).await;
+    let stall = watch.finish();
+    let notes = format!(
+        "{}; recovery = longest stretch in which payments waited and none was posted",
+        notes(during)
+    );
+    s.finish(&ledger, Some(stall), notes).await;
+}
+
 /// Waits until `who` in process `index` is connected to a node that `wanted` accepts; the
 /// node (1-based).
 async fn wait_on_node(
@@ -144,20 +163,14 @@ async fn cluster_node_of_the_workers_stopped_mid_storm_loses_nothing() {
     for w in workers {
         wait_on_node(&s, &cluster, w, "worker", |n| n != 1).await;
     }
-    let during = storm.ledger.accepted_between(fault_at, Instant::now());
-    let ledger = end_storm(storm, 3).await;
-    let stall = watch.finish();
-    s.finish(
-        &ledger,
-        Some(stall),
+    let formed_in = cluster.formed_in;
+    finish_stalled(s, storm, watch, fault_at, |during| {
         format!(
-            "3-node cluster (formed in {:.1?}); node 1, where both workers were, stopped mid-storm \
-             ({RATE}/s) and left down, {during} collects answered 1000 until the workers had failed over to the \
-             other nodes; recovery = \
-             longest stretch in which payments waited and none was posted",
-            cluster.formed_in
-        ),
-    )
+            "3-node cluster (formed in {formed_in:.1?}); node 1, where both workers were, stopped \
+             mid-storm ({RATE}/s) and left down, {during} collects answered 1000 until the workers \
+             had failed over to the other nodes"
+        )
+    })
     .await;
 }
 
@@ -187,18 +200,13 @@ async fn cluster_posting_queue_leader_stopped_mid_storm_loses_nothing() {
     let fault_at = Instant::now();
     cluster.stop_node(leader).await;
     let new_leader = wait_for_leader(&cluster, &posting, |n| n != leader).await;
-    let during = storm.ledger.accepted_between(fault_at, Instant::now());
-    let ledger = end_storm(storm, 3).await;
-    let stall = watch.finish();
-    s.finish(
-        &ledger,
-        Some(stall),
+    finish_stalled(s, storm, watch, fault_at, |during| {
         format!(
             "3-node cluster; the posting queue's leader (node {leader}) stopped mid-storm \
              ({RATE}/s) and left down, every process on other nodes; node {new_leader} took the \
-             lead ({during} collects answered 1000 meanwhile); recovery = longest stretch in which payments waited and none was posted"
-        ),
-    )
+             lead ({during} collects answered 1000 meanwhile)"
+        )
+    })
     .await;
 }
 
@@ -298,19 +306,12 @@ async fn cluster_rolling_restart_under_load_loses_nothing() {
     }
     cluster.await_not_quorum_critical(1).await;
     let rolling = rolled.elapsed();
-    let during = storm.ledger.accepted_between(rolled, Instant::now());
-    let ledger = end_storm(storm, 3).await;
-    let stall = watch.finish();
     assert_members_everywhere(&s, &cluster).await;
-    s.finish(
-        &ledger,
-        Some(stall),
+    finish_stalled(s, storm, watch, rolled, |during| {
         format!(
             "3-node cluster restarted node by node under a {RATE}/s storm (2 relays, 2 workers \
-             spread over the nodes) in {rolling:.1?}, {during} collects answered 1000 meanwhile; \
-             recovery = longest stretch in which \
-             payments waited and none was posted"
-        ),
-    )
+             spread over the nodes) in {rolling:.1?}, {during} collects answered 1000 meanwhile"
+        )
+    })
     .await;
 }
