@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -56,9 +57,17 @@ async fn connect_one(address: &str) -> lapin::Result<Connection> {
     }
 }
 
-/// Connects to the first of `url`'s addresses that answers.
+/// The address that answered the last `connect` of this process, tried first by the next:
+/// once one node has been found down, the short-lived connections (the sweeper's, the metrics'
+/// queue depths, the ops commands') do not wait for it again each time.
+static PREFERRED: AtomicUsize = AtomicUsize::new(0);
+
+/// Connects to the first of `url`'s addresses that answers, starting with the one that
+/// answered last time.
 pub async fn connect(url: &str) -> lapin::Result<Connection> {
-    connect_from(url, 0).await.map(|(connection, _)| connection)
+    let (connection, index) = connect_from(url, PREFERRED.load(Ordering::Relaxed)).await?;
+    PREFERRED.store(index, Ordering::Relaxed);
+    Ok(connection)
 }
 
 /// Connects to the first of `url`'s addresses that answers, trying them in order from
