@@ -46,7 +46,8 @@ print(f"Recorded (answered 1000): {sent}; posted once: {posted}; dead-lettered (
       f"OUTBOX_RETENTION {retention}. Steady state = from {warm / 60:.0f} min to the end of the load.\n")
 
 p99 = [m["p99_ms"] for m in minutes if m["ok"]]
-full = [m for m in minutes if m["minute"] < int(load_end // 60)]
+# Whole minutes of load (a run shorter than a minute has only its partial one).
+full = [m for m in minutes if m["minute"] < int(load_end // 60)] or minutes
 print("## Collect latency (per minute, as SkyPay sees it)\n")
 print("| | p50 ms | p99 ms | max ms | collects/min |")
 print("|---|---|---|---|---|")
