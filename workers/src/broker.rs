@@ -40,61 +40,64 @@ pub fn node_of(address: &str) -> String {
 
 /// How long one address may take to complete its handshake before the next one is tried: a
 /// node that drops packets would otherwise hold the connect for the kernel's TCP time-out.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Connects to one address.
-async fn connect_one(address: &str) -> lapin::Result<Connection> {
+/// Connects to one address, within `timeout`.
+async fn connect_one(address: &str, timeout: Duration) -> lapin::Result<Connection> {
     let properties = ConnectionProperties::default()
         .with_executor(tokio_executor_trait::Tokio::current())
         .with_reactor(tokio_reactor_trait::Tokio)
         .with_connection_name("collector".into());
-    match tokio::time::timeout(CONNECT_TIMEOUT, Connection::connect(address, properties)).await {
+    match tokio::time::timeout(timeout, Connection::connect(address, properties)).await {
         Ok(connected) => connected,
         Err(_) => Err(lapin::Error::IOError(Arc::new(std::io::Error::new(
             std::io::ErrorKind::TimedOut,
-            format!("no AMQP handshake within {CONNECT_TIMEOUT:?}"),
+            format!("no AMQP handshake within {timeout:?}"),
         )))),
     }
 }
 
-/// The address that answered the last `connect` of this process, tried first by the next:
-/// once one node has been found down, the short-lived connections (the sweeper's, the metrics'
-/// queue depths, the ops commands') do not wait for it again each time.
+/// The address that answered this process's last connection, tried first by the next one
+/// (`Reconnecting` keeps an order of its own): once a node has been found down, the
+/// short-lived connections (the sweeper's, the metrics' queue depths, the readiness probe, the
+/// ops commands) do not wait for it again each time.
 static PREFERRED: AtomicUsize = AtomicUsize::new(0);
 
 /// Connects to the first of `url`'s addresses that answers, starting with the one that
 /// answered last time.
 pub async fn connect(url: &str) -> lapin::Result<Connection> {
-    let (connection, index) = connect_from(url, PREFERRED.load(Ordering::Relaxed)).await?;
-    PREFERRED.store(index, Ordering::Relaxed);
-    Ok(connection)
+    connect_from(url, PREFERRED.load(Ordering::Relaxed), CONNECT_TIMEOUT)
+        .await
+        .map(|(connection, _)| connection)
 }
 
-/// Connects to the first of `url`'s addresses that answers, trying them in order from
-/// `first` (wrapping round); the connection and the index of its address. The error is the
-/// last address's, or a bad URL's if any address is one.
-async fn connect_from(url: &str, first: usize) -> lapin::Result<(Connection, usize)> {
+/// Connects to the first of `url`'s addresses that answers within `timeout`, trying them in
+/// order from `first` (wrapping round); the connection and the index of its address, which
+/// becomes the process's preferred one. The error is the first refusal (credentials, vhost,
+/// a bad URL: it says more than "unreachable"), else the last address's.
+async fn connect_from(
+    url: &str,
+    first: usize,
+    timeout: Duration,
+) -> lapin::Result<(Connection, usize)> {
     let all = addresses(url);
-    let mut failure = None;
+    let refused =
+        |e: &lapin::Error| !matches!(ConnectError::classify(e, url), ConnectError::Unreachable(_));
+    let mut failure: Option<lapin::Error> = None;
     for step in 0..all.len().max(1) {
         let index = (first + step) % all.len().max(1);
         let address = all.get(index).copied().unwrap_or(url);
-        match connect_one(address).await {
-            Ok(connection) => return Ok((connection, index)),
+        match connect_one(address, timeout).await {
+            Ok(connection) => {
+                PREFERRED.store(index, Ordering::Relaxed);
+                return Ok((connection, index));
+            }
             Err(e) => {
                 if all.len() > 1 {
                     let reason = ConnectError::classify(&e, url);
                     tracing::debug!(node = %node_of(address), error = %reason, "RabbitMQ node did not answer");
                 }
-                // A refusal (credentials, vhost, a bad URL) says more than "unreachable".
-                let keep = match &failure {
-                    Some(kept) => !matches!(
-                        ConnectError::classify(kept, url),
-                        ConnectError::Unreachable(_)
-                    ),
-                    None => false,
-                };
-                if !keep {
+                if !failure.as_ref().is_some_and(refused) {
                     failure = Some(e);
                 }
             }
@@ -132,7 +135,7 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// from a restart is found within 2 s; attempts against a down broker cost nothing) until it
 /// succeeds or `cancel` fires (`None` then).
 pub async fn connect_with_backoff(url: &str, cancel: &CancellationToken) -> Option<Connection> {
-    connect_with_backoff_from(url, 0, cancel)
+    connect_with_backoff_from(url, PREFERRED.load(Ordering::Relaxed), cancel)
         .await
         .map(|(connection, _)| connection)
 }
@@ -146,7 +149,7 @@ async fn connect_with_backoff_from(
     loop {
         let attempt = tokio::select! {
             _ = cancel.cancelled() => return None,
-            attempt = connect_from(url, first) => attempt,
+            attempt = connect_from(url, first, CONNECT_TIMEOUT) => attempt,
         };
         let wait = jittered(delay);
         match attempt {
@@ -169,7 +172,7 @@ async fn connect_with_backoff_from(
 }
 
 /// `delay` with "equal jitter": half of it fixed, the other half drawn at random.
-pub fn jittered(delay: Duration) -> Duration {
+fn jittered(delay: Duration) -> Duration {
     let half = delay / 2;
     half + half.mul_f64(fastrand::f64())
 }
@@ -394,28 +397,13 @@ impl BrokerProbe {
 /// Connects to the first address of `url` that completes a handshake within `PROBE_TIMEOUT`
 /// and closes again: one node of a cluster is enough for the process to do its work.
 async fn handshake(url: &str) -> Result<(), String> {
-    let mut failure = String::new();
-    for address in addresses(url) {
-        let connection = match tokio::time::timeout(PROBE_TIMEOUT, connect_one(address)).await {
-            Ok(Ok(connection)) => connection,
-            Ok(Err(e)) => {
-                failure = ConnectError::classify(&e, url).to_string();
-                continue;
-            }
-            Err(_) => {
-                let reason = format!("no AMQP handshake within {PROBE_TIMEOUT:?}");
-                failure = ConnectError::Unreachable(reason).to_string();
-                continue;
-            }
-        };
-        // Bounded too: a broker that let us in and then hung must not hold every caller.
-        let _ = tokio::time::timeout(PROBE_TIMEOUT, connection.close(200, "readiness probe")).await;
-        return Ok(());
-    }
-    if addresses(url).len() > 1 {
-        failure = format!("no node of AMQP_URL answered; the last: {failure}");
-    }
-    Err(failure)
+    let first = PREFERRED.load(Ordering::Relaxed);
+    let (connection, _) = connect_from(url, first, PROBE_TIMEOUT)
+        .await
+        .map_err(|e| ConnectError::classify(&e, url).to_string())?;
+    // Bounded too: a broker that let us in and then hung must not hold every caller.
+    let _ = tokio::time::timeout(PROBE_TIMEOUT, connection.close(200, "readiness probe")).await;
+    Ok(())
 }
 
 /// A channel in publisher-confirm mode.

@@ -85,18 +85,21 @@ impl Cluster {
 
     /// `rabbitmqctl` against node `i`; its output.
     pub async fn ctl(&self, i: usize, args: &[&str]) -> String {
-        let node = i.to_string();
-        let mut all = vec!["ctl", node.as_str()];
-        all.extend_from_slice(args);
-        run_in(&all, &self.dir).await
+        self.ctl_attempt(i, args)
+            .await
+            .unwrap_or_else(|why| panic!("scripts/rabbit-cluster failed: {why}"))
     }
 
     /// `rabbitmqctl` against node `i`; its output, or `None` if it failed (the node is down).
     pub async fn try_ctl(&self, i: usize, args: &[&str]) -> Option<String> {
+        self.ctl_attempt(i, args).await.ok()
+    }
+
+    async fn ctl_attempt(&self, i: usize, args: &[&str]) -> Result<String, String> {
         let node = i.to_string();
         let mut all = vec!["ctl", node.as_str()];
         all.extend_from_slice(args);
-        try_run(&all, &self.dir).await
+        attempt(&all, &self.dir).await
     }
 
     /// The node (1-based) that leads quorum queue `queue`, as node `via` sees it; `None` if
@@ -142,10 +145,6 @@ impl Cluster {
             })
             .collect()
     }
-
-    async fn stop(&self) {
-        run(&["stop", self.dir.to_str().unwrap()]).await;
-    }
 }
 
 impl Drop for Cluster {
@@ -187,11 +186,4 @@ async fn run_in(args: &[&str], dir: &Path) -> String {
     attempt(args, dir)
         .await
         .unwrap_or_else(|why| panic!("scripts/rabbit-cluster failed: {why}"))
-}
-
-impl Cluster {
-    /// Stops the cluster now (`Drop` does too, blocking).
-    pub async fn shutdown(self) {
-        self.stop().await;
-    }
 }
