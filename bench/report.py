@@ -16,6 +16,8 @@ def ratio_row(key, name, base_name, target):
     ratio = r["value"] / r["baseline"] if r["baseline"] else 0
     ok = ratio >= target
     extra = f" (c={r['concurrency']})" if "concurrency" in r else ""
+    if "baseline_concurrency" in r:
+        base_name = f"{base_name} (c={r['baseline_concurrency']})"
     return (f"| {name}{extra} | {r['value']:.0f}/s | {base_name}: {r['baseline']:.0f}/s | {ratio:.2f} | ≥ {target:.2f} | {'PASS' if ok else 'FAIL'} |", ok)
 
 out = []
@@ -26,7 +28,7 @@ out.append("")
 out.append("| figure | value | baseline (same run) | ratio | target | result |")
 out.append("|---|---|---|---|---|---|")
 for key, name, base, target in [
-    ("collect", "collect acks/s at its best concurrency", "pgbench, same transaction", 0.70),
+    ("collect", "collect acks/s at its best concurrency, relay running (`serve`)", "pgbench, minimal durable transaction at its best", 0.70),
     ("inquiry", "inquiry answers/s", "pgbench, same read", 0.50),
     ("relay", "relay: 100k backlog drained, msgs/s", "bare lapin publisher with confirms", 0.70),
     ("workers", "workers: posted/s to zero-latency fake-core at the best prefetch", "bare HTTP client, same concurrency", 0.50),
@@ -35,6 +37,24 @@ for key, name, base, target in [
     out.append(line)
     if not ok:
         missed.append(key)
+p = rows.get("collect_pipeline")
+if p:
+    out.append(f"| collect acks/s with the workers draining to a zero-latency fake-core (c={p['concurrency']}) | {p['value']:.0f}/s | pgbench, minimal durable transaction: {p['baseline']:.0f}/s | {p['value'] / p['baseline']:.2f} | — | — |")
+st = rows.get("sustained")
+if st:
+    ratio = st["value"] / st["baseline"] if st["baseline"] else 0
+    ok = ratio >= 0.50
+    if not ok:
+        missed.append("sustained")
+    res = st.get("result") or {}
+    how = (f" (outbox lag max {res['max_outbox_lag_ms']:.0f} ms, all posted {res['drained_after_s']:.1f} s after the load, created → posted p99 {res['posted_p99_ms']:.0f} ms)"
+           if res.get("max_outbox_lag_ms") is not None and res.get("drained_after_s") is not None and res.get("posted_p99_ms") is not None else "")
+    out.append(f"| sustained end-to-end rate: API + relay + worker keep up for {st['seconds']} s{how} | {st['value']:.0f}/s | pgbench, minimal durable transaction: {st['baseline']:.0f}/s | {ratio:.2f} | ≥ 0.50 | {'PASS' if ok else 'FAIL'} |")
+sql = rows.get("collect_sql")
+if sql:
+    c = sql["concurrency"]
+    out.append(f"| pgbench at c={c}: the handler's own transaction (4 round trips) | {sql['handler']:.0f}/s | before the folds (8 round trips): {sql['before_folds']:.0f}/s; with its NOTIFY: {sql['before_folds_notify']:.0f}/s | {sql['handler'] / sql['before_folds_notify']:.2f} vs before | — | — |")
+    out.append(f"| pgbench at c={c}: the minimal transaction with the old NOTIFY trigger | {sql['minimal_notify']:.0f}/s | — | — | — | what a NOTIFY inside the transaction costs |")
 ceilings = []
 h = rows.get("http_ceiling")
 if h and "inquiry" in rows:
@@ -87,11 +107,19 @@ for k, r in rows.items():
     if k.startswith("collect_c"):
         res = r["result"]
         details.append(f"- {k}: {res['per_second']:.0f}/s p50 {res['p50_ms']} ms p99 {res['p99_ms']} ms p999 {res['p999_ms']} ms")
+    elif k == "sustain_step":
+        pass
     elif k.startswith("inquiry_c"):
         res = r["result"]
         details.append(f"- {k}: {r['value']:.0f}/s vs pgbench {r['baseline']:.0f}/s = {r['value'] / r['baseline']:.2f}; p50 {res['p50_ms']} ms p99 {res['p99_ms']} ms")
     elif k.startswith("workers_p"):
         details.append(f"- {k}: {r['value']:.0f}/s vs bare HTTP client {r['baseline']:.0f}/s = {r['value'] / r['baseline']:.2f}; bare consumer {r['consume']:.0f}/s, bare worker {r['bare_worker']:.0f}/s; CPU µs/msg worker run {r['cpu']}, bare worker run {r['bare_cpu']}, bare consumer run {r.get('consume_cpu')}, bare HTTP client run {r.get('base_cpu')}")
+steps = [json.loads(l) for l in open(sys.argv[1]) if '"sustain_step"' in l]
+for st in steps:
+    res = st["result"]
+    details.append(f"- sustain {st['rate']}/s: {'kept up' if st['held'] else 'fell behind'}; answered {res.get('per_second', 0):.0f}/s, "
+                   f"errors {res.get('errors')}, outbox lag max {res.get('max_outbox_lag_ms')} ms, all posted after {res.get('drained_after_s')} s, "
+                   f"created → posted p50 {res.get('posted_p50_ms')} ms p99 {res.get('posted_p99_ms')} ms")
 if details:
     out.append("")
     out.append("Each run (closed loop at each concurrency or prefetch):")

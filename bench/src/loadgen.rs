@@ -50,6 +50,12 @@ pub struct Args {
     /// `ok`, `errors`, `p50_ms`, `p99_ms`, `max_ms`), as each minute's answers are in.
     #[arg(long)]
     minutes_out: Option<std::path::PathBuf>,
+    /// Open loop: watch the pipeline behind the API in this database while the load runs
+    /// (the oldest unpublished outbox row's age, every 200 ms), then wait until every
+    /// collection of this run is posted. Adds `max_outbox_lag_ms`, `drained_after_s` (null:
+    /// not within 60 s), `posted_p50_ms` and `posted_p99_ms` (created → posted) to the line.
+    #[arg(long, requires = "rate")]
+    watch_outbox: Option<String>,
 }
 
 /// Runs the load, then prints its JSON line.
@@ -67,13 +73,85 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         seq: AtomicU64::new(0),
     });
     let duration = Duration::from_secs(args.seconds);
-    let report = match (args.concurrency, args.rate) {
-        (Some(c), None) => closed_loop(gen, c, duration).await,
-        (None, Some(r)) => open_loop(gen, r, duration, args.minutes_out).await,
+    let report = match (args.concurrency, args.rate, args.watch_outbox) {
+        (Some(c), None, _) => closed_loop(gen, c, duration).await,
+        (None, Some(r), None) => open_loop(gen, r, duration, args.minutes_out).await,
+        (None, Some(r), Some(db)) => {
+            let run = gen.run.clone();
+            watched(&db, &run, open_loop(gen, r, duration, args.minutes_out)).await
+        }
         _ => anyhow::bail!("give exactly one of --concurrency or --rate"),
     }?;
     println!("{report}");
     Ok(())
+}
+
+/// Runs `load` while sampling how far the relay is behind, then waits for the workers to
+/// post every collection of run `run`, and adds what it saw to the load's JSON line.
+async fn watched(
+    db: &str,
+    run: &str,
+    load: impl std::future::Future<Output = anyhow::Result<String>>,
+) -> anyhow::Result<String> {
+    use std::sync::atomic::AtomicBool;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .connect(db)
+        .await?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = tokio::spawn({
+        let (pool, stop) = (pool.clone(), stop.clone());
+        async move {
+            let (mut max_lag, mut samples) = (0f64, 0u64);
+            while !stop.load(Ordering::Relaxed) {
+                let lag: f64 = sqlx::query_scalar(
+                    "SELECT coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0)::float8 \
+                     FROM outbox WHERE published_at IS NULL",
+                )
+                .fetch_one(&pool)
+                .await?;
+                max_lag = max_lag.max(lag);
+                samples += 1;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            anyhow::Ok((max_lag, samples))
+        }
+    });
+    let line = load.await;
+    stop.store(true, Ordering::Relaxed);
+    let (max_lag, samples) = sampler.await??;
+    let line = line?;
+    let ended = Instant::now();
+    let pattern = format!("{run}-%");
+    let mut drained = None;
+    while ended.elapsed() < Duration::from_secs(60) {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM collections WHERE receipt_number LIKE $1 AND status <> 'posted'",
+        )
+        .bind(&pattern)
+        .fetch_one(&pool)
+        .await?;
+        if waiting == 0 {
+            drained = Some(ended.elapsed().as_secs_f64());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (p50, p99): (Option<f64>, Option<f64>) = sqlx::query_as(
+        "SELECT percentile_cont(0.50) WITHIN GROUP (ORDER BY extract(epoch FROM posted_at - created_at)::float8) * 1000, \
+                percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM posted_at - created_at)::float8) * 1000 \
+         FROM collections WHERE receipt_number LIKE $1 AND status = 'posted'",
+    )
+    .bind(&pattern)
+    .fetch_one(&pool)
+    .await?;
+    let mut out: serde_json::Value = serde_json::from_str(&line)?;
+    out["max_outbox_lag_ms"] = json!(max_lag * 1000.0);
+    out["lag_samples"] = json!(samples);
+    out["drained_after_s"] = json!(drained);
+    out["posted_p50_ms"] = json!(p50);
+    out["posted_p99_ms"] = json!(p99);
+    Ok(out.to_string())
 }
 
 struct Gen {

@@ -141,26 +141,38 @@ pub async fn lock(tx: &mut PgConnection, control_number: &str) -> anyhow::Result
     row.map(Bill::try_from).transpose()
 }
 
-/// The bill after a collection: state only moves forward (`paid` is never reopened here).
+/// The collect's first statement: locks the bill row (`FOR UPDATE`) and, in the same round
+/// trip, looks for an earlier collection of the same receipt (`repeat_of`). `None` when there
+/// is no such bill (the caller then looks for the receipt on its own). The receipt lookup sees
+/// the statement's snapshot: a concurrent collect of the same receipt that commits while this
+/// waits for the lock is caught by the insert's conflict handling instead.
 #[tracing::instrument(skip_all)]
-pub async fn apply_collection(
+pub async fn lock_for_collect(
     tx: &mut PgConnection,
     control_number: &str,
-    outstanding: Decimal,
-    status: BillStatus,
-) -> anyhow::Result<()> {
-    sqlx::query(
-        "UPDATE bills SET outstanding = $2, \
-             status = CASE WHEN status = 'open' THEN $3 ELSE status END, updated_at = now() \
-         WHERE control_number = $1",
-    )
-    .bind(control_number)
-    .bind(outstanding)
-    .bind(status.as_str())
-    .execute(&mut *tx)
-    .await
-    .context("Failed to update bill")?;
-    Ok(())
+    pay_channel: i32,
+    receipt_number: &str,
+) -> anyhow::Result<Option<(Bill, Option<uuid::Uuid>)>> {
+    #[derive(sqlx::FromRow)]
+    struct Locked {
+        #[sqlx(flatten)]
+        bill: BillRow,
+        repeat_of: Option<uuid::Uuid>,
+    }
+    let sql = format!(
+        "SELECT {COLUMNS}, (SELECT id FROM collections WHERE pay_channel = $2 AND receipt_number = $3) \
+             AS repeat_of \
+         FROM bills WHERE control_number = $1 FOR UPDATE"
+    );
+    let row: Option<Locked> = sqlx::query_as(&sql)
+        .bind(control_number)
+        .bind(pay_channel)
+        .bind(receipt_number)
+        .fetch_optional(&mut *tx)
+        .await
+        .context("Failed to lock bill")?;
+    row.map(|r| Ok((Bill::try_from(r.bill)?, r.repeat_of)))
+        .transpose()
 }
 
 /// What the core loan system registers.

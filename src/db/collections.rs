@@ -7,7 +7,7 @@ use serde::Serialize;
 use sqlx::{PgConnection, PgExecutor, PgPool};
 use uuid::Uuid;
 
-use crate::domain::CollectionStatus;
+use crate::domain::{BillStatus, CollectionStatus};
 
 /// A collection about to be recorded.
 #[derive(Debug, Clone)]
@@ -51,16 +51,42 @@ const COLUMNS: &str = "id, control_number, loan_ref, pay_channel, receipt_number
     collected_at, status, attempts, last_error, core_reference, published_at, posted_at, \
     dead_lettered_at, created_at, updated_at";
 
-/// Inserts the collection unless its `(pay_channel, receipt_number)` is already recorded:
-/// `false` then. A concurrent insert of the same receipt waits for the other transaction and
-/// then reports `false`, so two simultaneous collects of one receipt record one collection.
+/// The collect's second statement, one round trip: inserts the collection unless its
+/// `(pay_channel, receipt_number)` is already recorded, and only if it did, moves the bill to
+/// `outstanding` / `status` (state only moves forward: `paid` is never reopened here) and
+/// writes the outbox event (`payload`, published later by the relay). It also returns the
+/// earlier collections of the same amount on the same bill collected within `window` of this
+/// one (a suspected double payment), read with the statement's snapshot, which was taken
+/// after the caller locked the bill: every collect of this bill that held the lock before is
+/// seen, and this one is not.
+///
+/// `None`: the receipt is taken (a concurrent collect of it committed first; a concurrent
+/// insert of the same receipt is waited for), and nothing was written.
 #[tracing::instrument(skip_all)]
-pub async fn insert(tx: &mut PgConnection, c: &NewCollection<'_>) -> anyhow::Result<bool> {
-    let inserted: Option<Uuid> = sqlx::query_scalar(
-        "INSERT INTO collections (id, control_number, loan_ref, pay_channel, receipt_number, \
-             amount, phone, collected_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-         ON CONFLICT ON CONSTRAINT collections_receipt_key DO NOTHING RETURNING id",
+pub async fn record(
+    tx: &mut PgConnection,
+    c: &NewCollection<'_>,
+    bill: (Decimal, BillStatus),
+    payload: &serde_json::Value,
+    window: chrono::Duration,
+) -> anyhow::Result<Option<Vec<Uuid>>> {
+    let (outstanding, status) = bill;
+    let row: (bool, Vec<Uuid>) = sqlx::query_as(
+        "WITH nearby AS ( \
+             SELECT coalesce(array_agg(id ORDER BY collected_at), '{}') AS ids FROM collections \
+             WHERE control_number = $2 AND amount = $6 AND collected_at BETWEEN $9 AND $10), \
+         inserted AS ( \
+             INSERT INTO collections (id, control_number, loan_ref, pay_channel, receipt_number, \
+                 amount, phone, collected_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT ON CONSTRAINT collections_receipt_key DO NOTHING RETURNING id), \
+         bill AS ( \
+             UPDATE bills SET outstanding = $11, \
+                 status = CASE WHEN status = 'open' THEN $12 ELSE status END, updated_at = now() \
+             WHERE control_number = $2 AND EXISTS (SELECT 1 FROM inserted)), \
+         event AS ( \
+             INSERT INTO outbox (collection_id, payload) SELECT id, $13 FROM inserted) \
+         SELECT EXISTS (SELECT 1 FROM inserted), (SELECT ids FROM nearby)",
     )
     .bind(c.id)
     .bind(c.control_number)
@@ -70,10 +96,16 @@ pub async fn insert(tx: &mut PgConnection, c: &NewCollection<'_>) -> anyhow::Res
     .bind(c.amount)
     .bind(c.phone)
     .bind(c.collected_at)
-    .fetch_optional(&mut *tx)
+    .bind(c.collected_at - window)
+    .bind(c.collected_at + window)
+    .bind(outstanding)
+    .bind(status.as_str())
+    .bind(payload)
+    .fetch_one(&mut *tx)
     .await
-    .context("Failed to insert collection")?;
-    Ok(inserted.is_some())
+    .context("Failed to record the collection")?;
+    let (inserted, nearby) = row;
+    Ok(inserted.then_some(nearby))
 }
 
 #[tracing::instrument(skip_all)]
@@ -90,29 +122,6 @@ pub async fn find_by_receipt(
         .fetch_optional(db)
         .await
         .context("Failed to look up receipt")
-}
-
-/// Earlier collections of the same amount on the same control number collected within
-/// `window` of `collected_at`: a suspected double payment.
-#[tracing::instrument(skip_all)]
-pub async fn same_amount_nearby(
-    tx: &mut PgConnection,
-    control_number: &str,
-    amount: Decimal,
-    collected_at: DateTime<Utc>,
-    window: chrono::Duration,
-) -> anyhow::Result<Vec<Uuid>> {
-    sqlx::query_scalar(
-        "SELECT id FROM collections WHERE control_number = $1 AND amount = $2 \
-             AND collected_at BETWEEN $3 AND $4 ORDER BY collected_at",
-    )
-    .bind(control_number)
-    .bind(amount)
-    .bind(collected_at - window)
-    .bind(collected_at + window)
-    .fetch_all(&mut *tx)
-    .await
-    .context("Failed to look for double payments")
 }
 
 pub async fn list_for_bill(

@@ -39,6 +39,7 @@ impl AppState {
             skypay: SkyPayState {
                 pool: pool.clone(),
                 bills: BillReader::spawn(&pool),
+                outbox: workers::outbox::Signal::spawn(pool.clone()),
                 config: Arc::new(SkyPayConfig {
                     credentials: settings.credentials.clone().into(),
                     allowed_ips: settings.allowed_ips.clone(),

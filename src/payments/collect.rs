@@ -4,6 +4,10 @@
 //! flags; or the refusal and its flag) all happen in one transaction. `1000` is returned only
 //! after it commits; any database error rolls everything back and answers `-1009`. A commit
 //! whose answer is lost is resolved on another connection before we answer.
+//!
+//! An accepted collect is four round trips to Postgres: `BEGIN`; the bill lock with the
+//! repeat check; the collection, bill update, outbox event and double-payment probe in one
+//! statement; `COMMIT` (a flag adds one). See BENCHMARKS.md for what each fold bought.
 
 use std::time::{Duration, Instant};
 
@@ -54,13 +58,22 @@ pub async fn record(
     let channel = req.pay_channel.code();
     let receipt = req.receipt_number.as_str();
 
-    if let Some(first) = db::collections::find_by_receipt(&mut *tx, channel, receipt).await? {
-        let kind = flag_repeat(&mut tx, &first, req).await?;
-        tx.commit().await.context("Failed to commit")?;
-        return Ok(CollectOutcome::Repeated(kind));
+    // One round trip: the bill locked, and whether this receipt was recorded before.
+    let locked =
+        db::bills::lock_for_collect(&mut tx, req.control_number.as_str(), channel, receipt).await?;
+    let (bill, maybe_repeat) = match locked {
+        Some((bill, repeat_of)) => (Some(bill), repeat_of.is_some()),
+        // No such bill: a repeat is still a repeat (of a receipt recorded on another bill).
+        None => (None, true),
+    };
+    if maybe_repeat {
+        if let Some(first) = db::collections::find_by_receipt(&mut *tx, channel, receipt).await? {
+            let kind = flag_repeat(&mut tx, &first, req).await?;
+            tx.commit().await.context("Failed to commit")?;
+            return Ok(CollectOutcome::Repeated(kind));
+        }
     }
 
-    let bill = db::bills::lock(&mut tx, req.control_number.as_str()).await?;
     let accepted = match decide_collect(bill.as_ref(), req.amount, policy) {
         Ok(accepted) => accepted,
         Err(refusal) => {
@@ -73,14 +86,6 @@ pub async fn record(
 
     let id = Uuid::now_v7();
     let collected_at = req.collected_at.with_timezone(&Utc);
-    let nearby = db::collections::same_amount_nearby(
-        &mut tx,
-        &bill.control_number,
-        req.amount.value(),
-        collected_at,
-        DOUBLE_PAYMENT_WINDOW,
-    )
-    .await?;
     let new = db::collections::NewCollection {
         id,
         control_number: &bill.control_number,
@@ -91,7 +96,27 @@ pub async fn record(
         phone: req.phone.as_str(),
         collected_at,
     };
-    if !db::collections::insert(&mut tx, &new).await? {
+    let payload = workers::outbox::payload(&PaymentEvent {
+        collection_id: id,
+        receipt_number: receipt.to_owned(),
+        control_number: bill.control_number.clone(),
+        loan_ref: bill.loan_ref.clone(),
+        amount: req.amount.value(),
+        collected_at: req.collected_at,
+        pay_channel: channel,
+        payer_phone: req.phone.as_str().to_owned(),
+    })?;
+    // One round trip: the collection, the bill's new state, the outbox event, and the
+    // double-payment probe.
+    let recorded = db::collections::record(
+        &mut tx,
+        &new,
+        (accepted.new_outstanding, accepted.new_status),
+        &payload,
+        DOUBLE_PAYMENT_WINDOW,
+    )
+    .await?;
+    let Some(nearby) = recorded else {
         // The same receipt was recorded by a concurrent collect that has since committed.
         let first = db::collections::find_by_receipt(&mut *tx, channel, receipt)
             .await?
@@ -99,28 +124,7 @@ pub async fn record(
         let kind = flag_repeat(&mut tx, &first, req).await?;
         tx.commit().await.context("Failed to commit")?;
         return Ok(CollectOutcome::Repeated(kind));
-    }
-    db::bills::apply_collection(
-        &mut tx,
-        &bill.control_number,
-        accepted.new_outstanding,
-        accepted.new_status,
-    )
-    .await?;
-    workers::outbox::insert_event(
-        &mut tx,
-        &PaymentEvent {
-            collection_id: id,
-            receipt_number: receipt.to_owned(),
-            control_number: bill.control_number.clone(),
-            loan_ref: bill.loan_ref.clone(),
-            amount: req.amount.value(),
-            collected_at: req.collected_at,
-            pay_channel: channel,
-            payer_phone: req.phone.as_str().to_owned(),
-        },
-    )
-    .await?;
+    };
     let flag = |kind, details| NewFlag {
         kind,
         collection_id: Some(id),

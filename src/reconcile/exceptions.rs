@@ -204,7 +204,11 @@ async fn adopt_row(
     )
     .await?;
     let id = match outcome {
-        CollectOutcome::Recorded(id) => id,
+        CollectOutcome::Recorded(id) => {
+            // Best effort: the relays poll as well.
+            let _ = workers::outbox::notify(pool).await;
+            id
+        }
         CollectOutcome::Repeated(_) => {
             return Err(OpsError::Conflict(format!(
                 "receipt {} is recorded already: run the reconciliation again",

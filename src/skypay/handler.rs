@@ -199,6 +199,9 @@ async fn answer_action(state: &SkyPayState, raw: &RawRequest, action: Action) ->
                     .await
                 {
                     Ok(outcome) => {
+                        if let collect::CollectOutcome::Recorded(_) = outcome {
+                            state.outbox.written();
+                        }
                         tracing::info!(outcome = ?outcome, "collect answered");
                         Answer::to_collect(&outcome, state.config.replayed_answer)
                     }

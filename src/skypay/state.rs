@@ -32,5 +32,7 @@ pub struct SkyPayState {
     pub pool: PgPool,
     /// Inquiries' bill reads, batched, on connections of their own (`BillReader::spawn`).
     pub bills: BillReader,
+    /// Wakes the outbox relays after a collect commits.
+    pub outbox: workers::outbox::Signal,
     pub config: Arc<SkyPayConfig>,
 }

@@ -110,12 +110,16 @@ impl Pipeline {
 
     /// Starts a relay; the returned token stops just this one.
     pub fn spawn_relay(&mut self) -> CancellationToken {
+        self.spawn_relay_with(Self::relay_config())
+    }
+
+    pub fn spawn_relay_with(&mut self, config: RelayConfig) -> CancellationToken {
         let token = self.cancel.child_token();
         let handle = tokio::spawn(relay::run(
             self.db.pool.clone(),
             self.amqp_url.clone(),
             self.topology.clone(),
-            Self::relay_config(),
+            config,
             token.clone(),
         ));
         self.tasks.push((token.clone(), handle));
@@ -184,7 +188,11 @@ impl Pipeline {
         .await
         .unwrap()
         {
-            CollectOutcome::Recorded(id) => id,
+            CollectOutcome::Recorded(id) => {
+                // As the API's `outbox::Signal` does after a collect commits.
+                workers::outbox::notify(&self.db.pool).await.unwrap();
+                id
+            }
             other => panic!("collect not recorded: {other:?}"),
         }
     }

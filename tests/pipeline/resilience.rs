@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 
 use sqlx::{Connection, Executor, PgConnection};
 use workers::fake_core::Switches;
-use workers::relay::purge_published;
+use workers::relay::{purge_published, RelayConfig};
 
+use crate::common::api::{code, collect, spawn_app};
 use crate::common::pipeline::*;
 
 const N: usize = 300;
@@ -124,6 +125,62 @@ async fn the_relay_keeps_up_with_its_notifications() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     p.teardown().await;
+}
+
+/// A collect answered through the API wakes the relay at once, although nothing notifies
+/// inside its transaction any more: the API notifies after the commit (`outbox::Signal`). The
+/// relay here polls only every 30 s, so a missing notification fails the test.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_collect_wakes_the_relay_after_its_commit() {
+    let app = spawn_app().await;
+    app.register_bill("SKY0300000001", "1000.00", true).await;
+    let prefix = format!("test-{}", uuid::Uuid::new_v4().simple());
+    let mut p = Pipeline::on_database(&app.db.name, &app.db.url, &prefix, "100ms").await;
+    p.spawn_relay_with(RelayConfig {
+        poll_interval: Duration::from_secs(30),
+        ..Pipeline::relay_config()
+    });
+    // The relay drains once when it starts; then it listens.
+    let listening = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                     AND query LIKE 'LISTEN%'";
+    let start = Instant::now();
+    while sqlx::query_scalar::<_, i64>(listening)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap()
+        == 0
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the relay never listened"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for (i, receipt) in ["WAKE-1", "WAKE-2", "WAKE-3"].into_iter().enumerate() {
+        let answer = app
+            .skypay(&collect("SKY0300000001", "10.00", receipt))
+            .await;
+        assert_eq!(code(&answer), "1000", "{answer}");
+        let answered = Instant::now();
+        loop {
+            let published: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NOT NULL")
+                    .fetch_one(&app.db.pool)
+                    .await
+                    .unwrap();
+            if published == i as i64 + 1 {
+                break;
+            }
+            assert!(
+                answered.elapsed() < Duration::from_secs(5),
+                "collect {receipt} not published 5 s after its answer: the relay was not woken"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    p.teardown().await;
+    app.teardown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,8 +1,9 @@
 //! The outbox relay: claims unpublished rows in batches (`FOR UPDATE SKIP LOCKED`, so several
 //! relays share the work), publishes them as persistent messages with many publisher confirms
 //! in flight, and marks them published only after the broker's ack, in the same transaction
-//! that claimed them. It wakes on `NOTIFY collector_outbox`, polls as a fallback, and purges
-//! published rows after a retention period in small batches.
+//! that claimed them. It wakes on `NOTIFY collector_outbox` (sent after the writes commit, see
+//! `outbox::Signal`), polls as a fallback, and purges published rows after a retention period
+//! in small batches.
 //!
 //! A crash between publish and mark leaves the rows unpublished: they are published again,
 //! and the worker's status check and the core's idempotency key make that harmless.
@@ -22,7 +23,7 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-/// The channel `NOTIFY` uses (see the outbox trigger in the migrations).
+/// The channel `NOTIFY` uses (`outbox::notify`, `outbox::Signal`).
 pub const NOTIFY_CHANNEL: &str = "collector_outbox";
 
 #[derive(Debug, Clone)]
@@ -122,20 +123,17 @@ pub async fn relay_batch(
         .filter(|r| confirmed_set.contains(&r.id))
         .map(|r| r.collection_id)
         .collect();
-    sqlx::query("UPDATE outbox SET published_at = now(), updated_at = now() WHERE id = ANY($1)")
-        .bind(&confirmed)
-        .execute(&mut *tx)
-        .await
-        .context("Failed to mark outbox rows published")?;
-    // The worker may have taken the message, and even posted or dead-lettered it, before this
-    // mark: the mark never moves a row's status back, but always records the publication.
-    // `published_at` is this transaction's start, before the publish, so the history keeps its
-    // order. A row already marked published is a replay: that publication is an event of its
-    // own. (After a lost mark, `published_at` is still empty, so the next mark is the first.)
-    // A message just published is due at a worker from now (`next_due_at`, which the sweeper
-    // watches), unless a worker already scheduled its retry.
+    // One statement marks the outbox rows and their collections (the mark never moves a
+    // collection's status back, but always records the publication: the worker may have taken
+    // the message, and even posted or dead-lettered it, before this mark). `published_at` is
+    // this transaction's start, before the publish, so the history keeps its order. A row
+    // already marked published is a replay: that publication is an event of its own. (After a
+    // lost mark, `published_at` is still empty, so the next mark is the first.) A message
+    // just published is due at a worker from now (`next_due_at`, which the sweeper watches),
+    // unless a worker already scheduled its retry.
     sqlx::query(
-        "WITH locked AS (SELECT id, status, published_at FROM collections WHERE id = ANY($1) \
+        "WITH marked AS (UPDATE outbox SET published_at = now(), updated_at = now() WHERE id = ANY($1)), \
+         locked AS (SELECT id, status, published_at FROM collections WHERE id = ANY($2) \
              ORDER BY id FOR UPDATE), \
          updated AS ( \
              UPDATE collections c SET \
@@ -148,10 +146,11 @@ pub async fn relay_batch(
          INSERT INTO collection_events (collection_id, event) \
          SELECT id, 'published' FROM updated WHERE before IS NOT NULL",
     )
+    .bind(&confirmed)
     .bind(&collection_ids)
     .execute(&mut *tx)
     .await
-    .context("Failed to mark collections published")?;
+    .context("Failed to mark rows and collections published")?;
     tx.commit()
         .await
         .context("Failed to commit published rows")?;
@@ -254,8 +253,10 @@ async fn relay_on(
     Ok(())
 }
 
-/// Publishes until the backlog is empty, with `parallel_batches` batches in flight at once:
-/// `SKIP LOCKED` keeps them disjoint, and one batch's database work overlaps another's
+/// Publishes until the backlog is empty. One batch first: under a steady load a wake-up finds
+/// a few rows, and parallel claims would mostly find none (three transactions for one batch's
+/// work). A full first batch means a backlog: then `parallel_batches` batches are in flight at
+/// once, `SKIP LOCKED` keeping them disjoint, one batch's database work overlapping another's
 /// publishing and confirms.
 async fn drain(
     pool: &PgPool,
@@ -263,6 +264,10 @@ async fn drain(
     topology: &Topology,
     config: &RelayConfig,
 ) -> anyhow::Result<()> {
+    let first = relay_batch(pool, channel, topology, config.batch_size).await?;
+    if (first as i64) < config.batch_size {
+        return Ok(());
+    }
     let loops = (0..config.parallel_batches.max(1)).map(|_| async {
         loop {
             let n = relay_batch(pool, channel, topology, config.batch_size).await?;
