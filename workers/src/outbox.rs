@@ -38,6 +38,7 @@ pub async fn enqueue_again(tx: &mut PgConnection, ids: &[Uuid]) -> anyhow::Resul
         "SELECT id, receipt_number, control_number, loan_ref, amount, collected_at, pay_channel, \
              phone, dispatch, next_attempt FROM collections WHERE id = ANY($1) ORDER BY id",
     )
+    .persistent(false) // planned for the table as it is: see `crate::batch`
     .bind(ids)
     .fetch_all(&mut *tx)
     .await

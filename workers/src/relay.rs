@@ -146,6 +146,7 @@ pub async fn relay_batch(
          INSERT INTO collection_events (collection_id, event) \
          SELECT id, 'published' FROM updated WHERE before IS NOT NULL",
     )
+    .persistent(false) // planned for the table as it is: see `crate::batch`
     .bind(&confirmed)
     .bind(&collection_ids)
     .execute(&mut *tx)

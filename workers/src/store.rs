@@ -159,6 +159,7 @@ pub async fn mark_posted_many(
              SELECT id, 'posted', attempts, 'reference ' || reference FROM updated) \
          SELECT id FROM updated",
     )
+    .persistent(false) // planned for the table as it is: see `crate::batch`
     .bind(ids)
     .bind(references)
     .fetch_all(pool)
@@ -217,6 +218,7 @@ impl StatusReader {
                     let rows: Vec<(Uuid, CollectionStatus, i32)> = sqlx::query_as(
                         "SELECT id, status, dispatch FROM collections WHERE id = ANY($1)",
                     )
+                    .persistent(false) // planned for the table as it is: see `crate::batch`
                     .bind(&ids)
                     .fetch_all(&pool)
                     .await
