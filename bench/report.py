@@ -40,6 +40,10 @@ for key, name, base, target in [
 p = rows.get("collect_pipeline")
 if p:
     out.append(f"| collect acks/s with the workers draining to a zero-latency fake-core (c={p['concurrency']}) | {p['value']:.0f}/s | pgbench, minimal durable transaction: {p['baseline']:.0f}/s | {p['value'] / p['baseline']:.2f} | — | — |")
+    if "cpu" in p:
+        cpu = ", ".join(f"{k} {v:.0f}" for k, v in sorted(p["cpu"].items(), key=lambda kv: -kv[1]))
+        pg = p["pg"]
+        out.append(f"| per payment in that run (collect, publish, post) | CPU µs: {cpu} | Postgres: {pg['commits']:.2f} commits, {pg['inserted']:.2f} rows inserted, {pg['updated']:.2f} updated, {pg['wal']:.0f} WAL bytes | — | — | — |")
 st = rows.get("sustained")
 if st:
     ratio = st["value"] / st["baseline"] if st["baseline"] else 0
