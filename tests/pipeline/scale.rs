@@ -62,7 +62,8 @@ async fn batch_statements_do_not_scan_a_grown_table() {
     p.spawn_worker(&core.url, Duration::from_secs(2));
     // More than five batches on a small table: a prepared statement's plan is fixed by then.
     for i in 0..12 {
-        p.collect("SKY0200000001", "10", &format!("EARLY-{i}")).await;
+        p.collect("SKY0200000001", "10", &format!("EARLY-{i}"))
+            .await;
         p.wait_count(
             "SELECT count(*) FROM collections WHERE status = 'posted'",
             i + 1,
