@@ -175,6 +175,26 @@ pub async fn lock_for_collect(
         .transpose()
 }
 
+/// The first statement of a group of collects (`payments::grouped`): locks the bills of all
+/// of them (`FOR UPDATE`) in control-number order, so that two groups sharing bills queue
+/// rather than deadlock. Bills that do not exist are simply missing from the answer. Run on a
+/// connection that plans each execution for its argument (`payments::grouped`).
+#[tracing::instrument(skip_all)]
+pub async fn lock_many(
+    tx: &mut PgConnection,
+    control_numbers: &[&str],
+) -> anyhow::Result<Vec<Bill>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM bills WHERE control_number = ANY($1) ORDER BY control_number FOR UPDATE"
+    );
+    let rows: Vec<BillRow> = sqlx::query_as(&sql)
+        .bind(control_numbers)
+        .fetch_all(&mut *tx)
+        .await
+        .context("Failed to lock bills")?;
+    rows.into_iter().map(Bill::try_from).collect()
+}
+
 /// What the core loan system registers.
 #[derive(Debug, Clone)]
 pub struct BillRegistration {

@@ -108,6 +108,86 @@ pub async fn record(
     Ok(inserted.then_some(nearby))
 }
 
+/// The second statement of a group of collects (`payments::grouped`), one round trip for the
+/// whole group: inserts every collection, sets each bill to its final state (`bills`: control
+/// number, outstanding, status; one entry per bill) and writes each collection's outbox event
+/// (`payloads`, in the order of `collections`). Returns, for each collection in order, the
+/// earlier collections of the same amount on the same bill collected within `window` of it,
+/// read with the statement's snapshot: every collect committed before the caller locked the
+/// bills, and none of the group's own (the caller adds those).
+///
+/// `None`: a receipt is taken (recorded by another collect). The other rows were written, so
+/// the caller must roll back. Run on a connection that plans each execution for its
+/// arguments (`payments::grouped`).
+#[tracing::instrument(skip_all)]
+pub async fn record_group<'c>(
+    tx: &mut PgConnection,
+    collections: &[NewCollection<'c>],
+    payloads: &[serde_json::Value],
+    bills: &[(&str, Decimal, BillStatus)],
+    window: chrono::Duration,
+) -> anyhow::Result<Option<Vec<Vec<Uuid>>>> {
+    let column =
+        |f: fn(&NewCollection<'c>) -> &'c str| collections.iter().map(f).collect::<Vec<_>>();
+    // How many were inserted; per collection (by index) with earlier ones, their ids.
+    type Nearby = sqlx::types::Json<Vec<(usize, Vec<Uuid>)>>;
+    let row: (i64, Nearby) = sqlx::query_as(
+        "WITH input AS ( \
+             SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int4[], $5::text[], \
+                 $6::numeric[], $7::text[], $8::timestamptz[], $9::jsonb[]) WITH ORDINALITY \
+                 AS v(id, control_number, loan_ref, pay_channel, receipt_number, amount, phone, \
+                     collected_at, payload, ord)), \
+         nearby AS ( \
+             SELECT v.ord - 1 AS i, array_agg(c.id ORDER BY c.collected_at) AS ids \
+             FROM input v JOIN collections c ON c.control_number = v.control_number \
+                 AND c.amount = v.amount \
+                 AND c.collected_at BETWEEN v.collected_at - $13 AND v.collected_at + $13 \
+             GROUP BY v.ord), \
+         inserted AS ( \
+             INSERT INTO collections (id, control_number, loan_ref, pay_channel, receipt_number, \
+                 amount, phone, collected_at) \
+             SELECT id, control_number, loan_ref, pay_channel, receipt_number, amount, phone, \
+                 collected_at FROM input \
+             ON CONFLICT ON CONSTRAINT collections_receipt_key DO NOTHING RETURNING id), \
+         bill AS ( \
+             UPDATE bills b SET outstanding = u.outstanding, status = u.status, updated_at = now() \
+             FROM unnest($10::text[], $11::numeric[], $12::text[]) AS u(control_number, outstanding, status) \
+             WHERE b.control_number = u.control_number), \
+         event AS ( \
+             INSERT INTO outbox (collection_id, payload) \
+             SELECT v.id, v.payload FROM input v JOIN inserted USING (id) ORDER BY v.ord) \
+         SELECT (SELECT count(*) FROM inserted), \
+             coalesce((SELECT jsonb_agg(jsonb_build_array(i, ids)) FROM nearby), '[]')",
+    )
+    .bind(collections.iter().map(|c| c.id).collect::<Vec<_>>())
+    .bind(column(|c| c.control_number))
+    .bind(column(|c| c.loan_ref))
+    .bind(collections.iter().map(|c| c.pay_channel).collect::<Vec<_>>())
+    .bind(column(|c| c.receipt_number))
+    .bind(collections.iter().map(|c| c.amount).collect::<Vec<_>>())
+    .bind(column(|c| c.phone))
+    .bind(collections.iter().map(|c| c.collected_at).collect::<Vec<_>>())
+    .bind(payloads)
+    .bind(bills.iter().map(|b| b.0).collect::<Vec<_>>())
+    .bind(bills.iter().map(|b| b.1).collect::<Vec<_>>())
+    .bind(bills.iter().map(|b| b.2.as_str()).collect::<Vec<_>>())
+    .bind(window)
+    .fetch_one(&mut *tx)
+    .await
+    .context("Failed to record the group of collections")?;
+    let (inserted, sqlx::types::Json(nearby)) = row;
+    if usize::try_from(inserted).ok() != Some(collections.len()) {
+        return Ok(None);
+    }
+    let mut earlier = vec![Vec::new(); collections.len()];
+    for (i, ids) in nearby {
+        if let Some(slot) = earlier.get_mut(i) {
+            *slot = ids;
+        }
+    }
+    Ok(Some(earlier))
+}
+
 #[tracing::instrument(skip_all)]
 pub async fn find_by_receipt(
     db: impl PgExecutor<'_>,

@@ -14,6 +14,7 @@ use crate::admin::AdminState;
 use crate::config::Settings;
 use crate::db::bills::BillReader;
 use crate::ops::dead_letters::DeadLetterQueue;
+use crate::payments::grouped::Collects;
 use crate::reconcile::exceptions::AdoptSettings;
 use crate::reconcile::Reconciler;
 use crate::skypay::{SkyPayConfig, SkyPayState};
@@ -39,6 +40,7 @@ impl AppState {
             skypay: SkyPayState {
                 pool: pool.clone(),
                 bills: BillReader::spawn(&pool),
+                collects: Collects::spawn(pool.clone()),
                 outbox: workers::outbox::Signal::spawn(pool.clone()),
                 config: Arc::new(SkyPayConfig {
                     credentials: settings.credentials.clone().into(),

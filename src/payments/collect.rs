@@ -13,15 +13,17 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::Utc;
+use rust_decimal::Decimal;
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::db::flags::{FlagKind, NewFlag};
 use crate::db::refusals::NewRefusal;
-use crate::db::{self, collections::Collection};
+use crate::db::{self, collections::Collection, collections::NewCollection};
 use crate::domain::{
-    decide_collect, mask, CollectRefusal, CollectRequest, OverpaymentPolicy, DOUBLE_PAYMENT_WINDOW,
+    decide_collect, mask, Bill, CollectRefusal, CollectRequest, OverpaymentPolicy,
+    DOUBLE_PAYMENT_WINDOW,
 };
 use workers::message::PaymentEvent;
 
@@ -85,27 +87,7 @@ pub async fn record(
     let bill = bill.context("accepted a collect without a bill")?;
 
     let id = Uuid::now_v7();
-    let collected_at = req.collected_at.with_timezone(&Utc);
-    let new = db::collections::NewCollection {
-        id,
-        control_number: &bill.control_number,
-        loan_ref: &bill.loan_ref,
-        pay_channel: channel,
-        receipt_number: receipt,
-        amount: req.amount.value(),
-        phone: req.phone.as_str(),
-        collected_at,
-    };
-    let payload = workers::outbox::payload(&PaymentEvent {
-        collection_id: id,
-        receipt_number: receipt.to_owned(),
-        control_number: bill.control_number.clone(),
-        loan_ref: bill.loan_ref.clone(),
-        amount: req.amount.value(),
-        collected_at: req.collected_at,
-        pay_channel: channel,
-        payer_phone: req.phone.as_str().to_owned(),
-    })?;
+    let (new, payload) = new_collection(id, &bill, req)?;
     // One round trip: the collection, the bill's new state, the outbox event, and the
     // double-payment probe.
     let recorded = db::collections::record(
@@ -125,27 +107,72 @@ pub async fn record(
         tx.commit().await.context("Failed to commit")?;
         return Ok(CollectOutcome::Repeated(kind));
     };
-    let flag = |kind, details| NewFlag {
-        kind,
-        collection_id: Some(id),
-        refused_collect_id: None,
-        control_number: Some(&bill.control_number),
-        receipt_number: Some(receipt),
-        pay_channel: Some(channel),
-        details,
-    };
-    if let Some(excess) = accepted.overpaid_by {
-        let details = json!({ "amount": req.amount.value(), "overpaidBy": excess });
-        db::flags::insert(&mut tx, &flag(FlagKind::Overpayment, details)).await?;
-    }
-    if !nearby.is_empty() {
-        let details = json!({ "earlierCollections": nearby, "windowMinutes": DOUBLE_PAYMENT_WINDOW.num_minutes() });
-        db::flags::insert(&mut tx, &flag(FlagKind::SuspectedDoublePayment, details)).await?;
-    }
+    flag_accepted(&mut tx, id, req, accepted.overpaid_by, &nearby).await?;
     if let Err(e) = tx.commit().await {
         return resolve_lost_commit(pool, &bill.control_number, id, e.into()).await;
     }
     Ok(CollectOutcome::Recorded(id))
+}
+
+/// The collection row and the outbox event of an accepted collect of `bill`.
+pub(crate) fn new_collection<'a>(
+    id: Uuid,
+    bill: &'a Bill,
+    req: &'a CollectRequest,
+) -> anyhow::Result<(NewCollection<'a>, serde_json::Value)> {
+    let channel = req.pay_channel.code();
+    let receipt = req.receipt_number.as_str();
+    let new = NewCollection {
+        id,
+        control_number: &bill.control_number,
+        loan_ref: &bill.loan_ref,
+        pay_channel: channel,
+        receipt_number: receipt,
+        amount: req.amount.value(),
+        phone: req.phone.as_str(),
+        collected_at: req.collected_at.with_timezone(&Utc),
+    };
+    let payload = workers::outbox::payload(&PaymentEvent {
+        collection_id: id,
+        receipt_number: receipt.to_owned(),
+        control_number: bill.control_number.clone(),
+        loan_ref: bill.loan_ref.clone(),
+        amount: req.amount.value(),
+        collected_at: req.collected_at,
+        pay_channel: channel,
+        payer_phone: req.phone.as_str().to_owned(),
+    })?;
+    Ok((new, payload))
+}
+
+/// The flags accepted collection `id` raises, in its transaction: an overpayment, and a
+/// suspected double payment when earlier collections of the same amount on the same bill
+/// (`nearby`) were collected close to it.
+pub(crate) async fn flag_accepted(
+    tx: &mut PgConnection,
+    id: Uuid,
+    req: &CollectRequest,
+    overpaid_by: Option<Decimal>,
+    nearby: &[Uuid],
+) -> anyhow::Result<()> {
+    let flag = |kind, details| NewFlag {
+        kind,
+        collection_id: Some(id),
+        refused_collect_id: None,
+        control_number: Some(req.control_number.as_str()),
+        receipt_number: Some(req.receipt_number.as_str()),
+        pay_channel: Some(req.pay_channel.code()),
+        details,
+    };
+    if let Some(excess) = overpaid_by {
+        let details = json!({ "amount": req.amount.value(), "overpaidBy": excess });
+        db::flags::insert(tx, &flag(FlagKind::Overpayment, details)).await?;
+    }
+    if !nearby.is_empty() {
+        let details = json!({ "earlierCollections": nearby, "windowMinutes": DOUBLE_PAYMENT_WINDOW.num_minutes() });
+        db::flags::insert(tx, &flag(FlagKind::SuspectedDoublePayment, details)).await?;
+    }
+    Ok(())
 }
 
 /// How long a collect keeps asking whether its commit went through before it gives up. Not
@@ -157,7 +184,7 @@ const COMMIT_RESOLUTION: Duration = Duration::from_secs(25);
 /// `COMMIT` was sent but its answer never came back (the connection broke): Postgres may have
 /// committed. Answering `-1009` ("nothing recorded") for a committed collection would let the
 /// store hand the cash back while we post the payment, so ask on another connection first.
-async fn resolve_lost_commit(
+pub(crate) async fn resolve_lost_commit(
     pool: &PgPool,
     control_number: &str,
     id: Uuid,

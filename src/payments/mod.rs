@@ -5,4 +5,5 @@
 
 pub mod collect;
 pub mod finance;
+pub mod grouped;
 pub mod inquiry;

@@ -195,7 +195,8 @@ async fn answer_action(state: &SkyPayState, raw: &RawRequest, action: Action) ->
             Ok(req) => {
                 let request = raw.without_credentials();
                 let policy = state.config.overpayment;
-                match collect::record(&state.pool, &req, policy, request, Answer::describe_refusal)
+                match (state.collects)
+                    .record(&req, policy, request, Answer::describe_refusal)
                     .await
                 {
                     Ok(outcome) => {

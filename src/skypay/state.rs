@@ -9,6 +9,7 @@ use super::answer::{PayerAddressKey, ReplayedAnswer};
 use super::auth::Credential;
 use crate::db::bills::BillReader;
 use crate::domain::{OverpaymentPolicy, SettlementRules};
+use crate::payments::grouped::Collects;
 
 /// What the SkyPay edge needs from the settings.
 #[derive(Debug, Clone)]
@@ -32,6 +33,8 @@ pub struct SkyPayState {
     pub pool: PgPool,
     /// Inquiries' bill reads, batched, on connections of their own (`BillReader::spawn`).
     pub bills: BillReader,
+    /// Collects, recorded in groups when they arrive together (`payments::grouped`).
+    pub collects: Collects,
     /// Wakes the outbox relays after a collect commits.
     pub outbox: workers::outbox::Signal,
     pub config: Arc<SkyPayConfig>,

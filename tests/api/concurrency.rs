@@ -86,6 +86,142 @@ async fn one_receipt_sent_n_times_at_once_records_one_collection() {
         .await;
 }
 
+/// Collects that arrive together share a transaction (`payments::grouped`), and every rule
+/// still holds as if they came one by one: a bill is never overpaid, a collect refused by a
+/// group's earlier collects is refused, and each double payment is flagged with every earlier
+/// collection, the group's own included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn collects_arriving_together_share_transactions_and_keep_every_rule() {
+    let app = Arc::new(spawn_app().await);
+    const BILLS: usize = 7;
+    const EACH: usize = 5;
+    for b in 1..=BILLS {
+        app.register_bill(&format!("SKY03000000{b:02}"), "1000.00", true)
+            .await;
+    }
+    // Room for three of its five collects.
+    app.register_bill("SKY0300000099", "300.00", true).await;
+    let mut asks = Vec::new();
+    for b in (1..=BILLS).chain([99]) {
+        for k in 0..EACH {
+            let mut body = collect(
+                &format!("SKY03000000{b:02}"),
+                "100.00",
+                &format!("GRP-{b}-{k}"),
+            );
+            body["collectedTime"] = "2026-04-01 10:00:00".into();
+            asks.push(body);
+        }
+    }
+    let barrier = Arc::new(Barrier::new(asks.len()));
+    let answers = join_all(asks.into_iter().map(|body| {
+        let (app, barrier) = (app.clone(), barrier.clone());
+        tokio::spawn(async move {
+            barrier.wait().await;
+            code(&app.skypay(&body).await).to_owned()
+        })
+    }))
+    .await;
+    let codes: Vec<String> = answers.into_iter().map(|r| r.unwrap()).collect();
+    let accepted = BILLS * EACH + 3;
+    assert_eq!(
+        codes.iter().filter(|c| *c == "1000").count(),
+        accepted,
+        "{codes:?}"
+    );
+    assert_eq!(
+        codes
+            .iter()
+            .filter(|c| *c == "-1026" || *c == "2001")
+            .count(),
+        2,
+        "{codes:?}"
+    );
+    assert_eq!(app.count("collections").await, accepted as i64);
+    assert_eq!(app.count("outbox").await, accepted as i64);
+    for b in 1..=BILLS {
+        assert_eq!(
+            app.outstanding(&format!("SKY03000000{b:02}")).await,
+            "500.00 open"
+        );
+    }
+    assert_eq!(app.outstanding("SKY0300000099").await, "0.00 paid");
+    // Per bill, the k-th collection of the same amount names the k - 1 before it.
+    let named: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT control_number, count(*), sum(jsonb_array_length(details -> 'earlierCollections')) \
+         FROM flags WHERE kind = 'suspected_double_payment' GROUP BY control_number",
+    )
+    .fetch_all(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(named.len(), BILLS + 1, "{named:?}");
+    for (bill, flags, earlier) in &named {
+        let k = if bill.ends_with("99") { 3 } else { EACH as i64 };
+        assert_eq!(
+            (*flags, *earlier),
+            (k - 1, k * (k - 1) / 2),
+            "{bill}: {named:?}"
+        );
+    }
+    // And they did share transactions.
+    let transactions: i64 =
+        sqlx::query_scalar("SELECT count(DISTINCT xmin::text) FROM collections")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    assert!(
+        transactions < accepted as i64,
+        "{transactions} transactions for {accepted} collections"
+    );
+    Arc::into_inner(app)
+        .expect("all tasks done")
+        .teardown()
+        .await;
+}
+
+/// A receipt recorded before, arriving with new collects, rolls its group back: each collect is
+/// then recorded on its own, the repeat answered as a repeat, and nothing is lost or doubled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_repeat_among_new_collects_costs_nothing_but_its_groups_transaction() {
+    let app = Arc::new(spawn_app().await);
+    app.register_bill(CN, "5000.00", true).await;
+    let first = app.skypay(&collect(CN, "100.00", "REP-0")).await;
+    assert_eq!(code(&first), "1000", "{first}");
+    let receipts: Vec<String> = (0..N).map(|i| format!("REP-{}", i % 12)).collect();
+    let barrier = Arc::new(Barrier::new(N));
+    let answers = join_all(receipts.iter().cloned().map(|receipt| {
+        let (app, barrier) = (app.clone(), barrier.clone());
+        tokio::spawn(async move {
+            barrier.wait().await;
+            code(&app.skypay(&collect(CN, "100.00", &receipt)).await).to_owned()
+        })
+    }))
+    .await;
+    let codes: Vec<String> = answers.into_iter().map(|r| r.unwrap()).collect();
+    // REP-1 … REP-11 are new: each recorded once; every other ask is a repeat.
+    assert_eq!(
+        codes.iter().filter(|c| *c == "1000").count(),
+        11,
+        "{codes:?}"
+    );
+    assert_eq!(
+        codes.iter().filter(|c| *c == "-1015").count(),
+        N - 11,
+        "{codes:?}"
+    );
+    assert_eq!(app.count("collections").await, 12);
+    assert_eq!(app.count("outbox").await, 12);
+    assert_eq!(
+        app.count("flags WHERE kind = 'replay'").await,
+        (N - 11) as i64
+    );
+    assert_eq!(app.outstanding(CN).await, "3800.00 open");
+    Arc::into_inner(app)
+        .expect("all tasks done")
+        .teardown()
+        .await;
+}
+
 /// Inquiries in flight share one read (`BillReader`): each still gets its own bill's answer,
 /// whether its bill is open, paid, unknown, or asked for twice in one batch.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
