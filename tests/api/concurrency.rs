@@ -11,28 +11,42 @@ use crate::common::api::*;
 const CN: &str = "SKY0100000001";
 const N: usize = 24;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn parallel_collects_on_one_bill_never_overpay_it() {
-    let app = Arc::new(spawn_app().await);
-    // Room for 10 of the 24 collects of 100.00 each.
-    app.register_bill(CN, "1000.00", true).await;
-    let barrier = Arc::new(Barrier::new(N));
-    let answers = join_all((0..N).map(|i| {
+/// Sends every body at once (each waits at a barrier for the others) and returns each
+/// answer's code, in order.
+async fn codes_at_once(app: &Arc<TestApp>, bodies: Vec<serde_json::Value>) -> Vec<String> {
+    let barrier = Arc::new(Barrier::new(bodies.len()));
+    let answers = join_all(bodies.into_iter().map(|body| {
         let (app, barrier) = (app.clone(), barrier.clone());
         tokio::spawn(async move {
-            let mut body = collect(CN, "100.00", &format!("PAR-{i}"));
-            body["collectedTime"] = format!("2026-04-01 {:02}:00:00", i % 24).into();
             barrier.wait().await;
             code(&app.skypay(&body).await).to_owned()
         })
     }))
     .await;
-    let codes: Vec<String> = answers.into_iter().map(|r| r.unwrap()).collect();
-    let accepted = codes.iter().filter(|c| *c == "1000").count();
-    let refused = codes
+    answers.into_iter().map(|r| r.unwrap()).collect()
+}
+
+/// How many of `codes` are one of `wanted`.
+fn tally(codes: &[String], wanted: &[&str]) -> usize {
+    codes
         .iter()
-        .filter(|c| *c == "2001" || *c == "-1026")
-        .count();
+        .filter(|c| wanted.contains(&c.as_str()))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_collects_on_one_bill_never_overpay_it() {
+    let app = Arc::new(spawn_app().await);
+    // Room for 10 of the 24 collects of 100.00 each.
+    app.register_bill(CN, "1000.00", true).await;
+    let bodies = (0..N).map(|i| {
+        let mut body = collect(CN, "100.00", &format!("PAR-{i}"));
+        body["collectedTime"] = format!("2026-04-01 {:02}:00:00", i % 24).into();
+        body
+    });
+    let codes = codes_at_once(&app, bodies.collect()).await;
+    let accepted = tally(&codes, &["1000"]);
+    let refused = tally(&codes, &["2001", "-1026"]);
     assert_eq!(accepted, 10, "{codes:?}");
     assert_eq!(refused, N - 10, "{codes:?}");
     assert_eq!(app.count("collections").await, 10);
@@ -53,26 +67,10 @@ async fn parallel_collects_on_one_bill_never_overpay_it() {
 async fn one_receipt_sent_n_times_at_once_records_one_collection() {
     let app = Arc::new(spawn_app().await);
     app.register_bill(CN, "5000.00", true).await;
-    let barrier = Arc::new(Barrier::new(N));
-    let answers = join_all((0..N).map(|_| {
-        let (app, barrier) = (app.clone(), barrier.clone());
-        tokio::spawn(async move {
-            barrier.wait().await;
-            code(&app.skypay(&collect(CN, "100.00", "SAME-RECEIPT")).await).to_owned()
-        })
-    }))
-    .await;
-    let codes: Vec<String> = answers.into_iter().map(|r| r.unwrap()).collect();
-    assert_eq!(
-        codes.iter().filter(|c| *c == "1000").count(),
-        1,
-        "{codes:?}"
-    );
-    assert_eq!(
-        codes.iter().filter(|c| *c == "-1015").count(),
-        N - 1,
-        "{codes:?}"
-    );
+    let bodies = vec![collect(CN, "100.00", "SAME-RECEIPT"); N];
+    let codes = codes_at_once(&app, bodies).await;
+    assert_eq!(tally(&codes, &["1000"]), 1, "{codes:?}");
+    assert_eq!(tally(&codes, &["-1015"]), N - 1, "{codes:?}");
     assert_eq!(app.count("collections").await, 1);
     assert_eq!(app.count("outbox").await, 1);
     assert_eq!(
@@ -113,30 +111,10 @@ async fn collects_arriving_together_share_transactions_and_keep_every_rule() {
             asks.push(body);
         }
     }
-    let barrier = Arc::new(Barrier::new(asks.len()));
-    let answers = join_all(asks.into_iter().map(|body| {
-        let (app, barrier) = (app.clone(), barrier.clone());
-        tokio::spawn(async move {
-            barrier.wait().await;
-            code(&app.skypay(&body).await).to_owned()
-        })
-    }))
-    .await;
-    let codes: Vec<String> = answers.into_iter().map(|r| r.unwrap()).collect();
+    let codes = codes_at_once(&app, asks).await;
     let accepted = BILLS * EACH + 3;
-    assert_eq!(
-        codes.iter().filter(|c| *c == "1000").count(),
-        accepted,
-        "{codes:?}"
-    );
-    assert_eq!(
-        codes
-            .iter()
-            .filter(|c| *c == "-1026" || *c == "2001")
-            .count(),
-        2,
-        "{codes:?}"
-    );
+    assert_eq!(tally(&codes, &["1000"]), accepted, "{codes:?}");
+    assert_eq!(tally(&codes, &["-1026", "2001"]), 2, "{codes:?}");
     assert_eq!(app.count("collections").await, accepted as i64);
     assert_eq!(app.count("outbox").await, accepted as i64);
     for b in 1..=BILLS {
@@ -187,28 +165,11 @@ async fn a_repeat_among_new_collects_costs_nothing_but_its_groups_transaction() 
     app.register_bill(CN, "5000.00", true).await;
     let first = app.skypay(&collect(CN, "100.00", "REP-0")).await;
     assert_eq!(code(&first), "1000", "{first}");
-    let receipts: Vec<String> = (0..N).map(|i| format!("REP-{}", i % 12)).collect();
-    let barrier = Arc::new(Barrier::new(N));
-    let answers = join_all(receipts.iter().cloned().map(|receipt| {
-        let (app, barrier) = (app.clone(), barrier.clone());
-        tokio::spawn(async move {
-            barrier.wait().await;
-            code(&app.skypay(&collect(CN, "100.00", &receipt)).await).to_owned()
-        })
-    }))
-    .await;
-    let codes: Vec<String> = answers.into_iter().map(|r| r.unwrap()).collect();
+    let bodies = (0..N).map(|i| collect(CN, "100.00", &format!("REP-{}", i % 12)));
+    let codes = codes_at_once(&app, bodies.collect()).await;
     // REP-1 … REP-11 are new: each recorded once; every other ask is a repeat.
-    assert_eq!(
-        codes.iter().filter(|c| *c == "1000").count(),
-        11,
-        "{codes:?}"
-    );
-    assert_eq!(
-        codes.iter().filter(|c| *c == "-1015").count(),
-        N - 11,
-        "{codes:?}"
-    );
+    assert_eq!(tally(&codes, &["1000"]), 11, "{codes:?}");
+    assert_eq!(tally(&codes, &["-1015"]), N - 11, "{codes:?}");
     assert_eq!(app.count("collections").await, 12);
     assert_eq!(app.count("outbox").await, 12);
     assert_eq!(
