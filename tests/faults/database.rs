@@ -64,16 +64,7 @@ async fn postgres_cut_mid_storm_answers_minus_1009_never_1000_and_recovers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_lost_during_commit_is_resolved_before_answering() {
     let n = 5;
-    let mut s = Stack::new(
-        "commit_cut",
-        StackOptions {
-            api_through_proxy: true,
-            ..StackOptions::default()
-        },
-    )
-    .await;
-    let api = s.api();
-    s.wait_up(api).await;
+    let (s, api) = Stack::with_api_behind_proxy("commit_cut").await;
     let client = reqwest::Client::new();
     let url = s.procs[api].public_url();
     for i in 0..n {
@@ -121,16 +112,7 @@ async fn a_connection_lost_during_commit_is_resolved_before_answering() {
 async fn a_group_whose_commit_answer_is_lost_is_resolved_before_answering() {
     const GROUP: usize = 6;
     const LONE: usize = 4; // `payments::grouped`: groups at once
-    let mut s = Stack::new(
-        "group_commit_cut",
-        StackOptions {
-            api_through_proxy: true,
-            ..StackOptions::default()
-        },
-    )
-    .await;
-    let api = s.api();
-    s.wait_up(api).await;
+    let (s, api) = Stack::with_api_behind_proxy("group_commit_cut").await;
     let client = reqwest::Client::new();
     let url = s.procs[api].public_url();
     let post = |body: serde_json::Value| {

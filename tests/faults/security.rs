@@ -31,16 +31,7 @@ async fn skypay_raw(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_credentials_and_tokens_never_reach_the_database() {
-    let mut s = Stack::new(
-        "security_credentials",
-        StackOptions {
-            api_through_proxy: true,
-            ..StackOptions::default()
-        },
-    )
-    .await;
-    let api = s.api();
-    s.wait_up(api).await;
+    let (s, api) = Stack::with_api_behind_proxy("security_credentials").await;
     // Let the readiness probe's connection settle, then count.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let proxy = s.proxy.as_ref().unwrap();

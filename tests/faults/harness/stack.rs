@@ -188,6 +188,19 @@ impl Stack {
     }
 
     /// The SkyPay and admin APIs, without the relay (relays are started on their own).
+    /// A stack whose one API reaches Postgres through the cuttable proxy, started and up;
+    /// the API's index.
+    pub async fn with_api_behind_proxy(case: &str) -> (Self, usize) {
+        let options = StackOptions {
+            api_through_proxy: true,
+            ..StackOptions::default()
+        };
+        let mut s = Self::new(case, options).await;
+        let api = s.api();
+        s.wait_up(api).await;
+        (s, api)
+    }
+
     pub fn api(&mut self) -> usize {
         self.add(Role::Api, &["serve", "--no-relay"])
     }
