@@ -57,7 +57,7 @@ if st:
 sql = rows.get("collect_sql")
 if sql:
     c = sql["concurrency"]
-    out.append(f"| pgbench at c={c}: the handler's own transaction (4 round trips) | {sql['handler']:.0f}/s | before the folds (8 round trips): {sql['before_folds']:.0f}/s; with its NOTIFY: {sql['before_folds_notify']:.0f}/s | {sql['handler'] / sql['before_folds_notify']:.2f} vs before | — | — |")
+    out.append(f"| pgbench at c={c}: the one-collect transaction (4 round trips; groups share one under load) | {sql['handler']:.0f}/s | before the folds (8 round trips): {sql['before_folds']:.0f}/s; with its NOTIFY: {sql['before_folds_notify']:.0f}/s | {sql['handler'] / sql['before_folds_notify']:.2f} vs before | — | — |")
     out.append(f"| pgbench at c={c}: the minimal transaction with the old NOTIFY trigger | {sql['minimal_notify']:.0f}/s | — | — | — | what a NOTIFY inside the transaction costs |")
 ceilings = []
 h = rows.get("http_ceiling")
