@@ -88,10 +88,7 @@ impl BillReader {
     /// generic plan assumes ten elements. The setting is scoped to these connections, which
     /// run this one statement and nothing else.
     pub fn spawn(pool: &PgPool) -> Self {
-        let options = (*pool.connect_options())
-            .clone()
-            .options([("plan_cache_mode", "force_generic_plan")]);
-        let pool = super::pool(options, Self::IN_FLIGHT as u32);
+        let pool = super::pool_planned(pool, "force_generic_plan", Self::IN_FLIGHT as u32);
         let sql: Arc<str> =
             format!("SELECT {COLUMNS} FROM bills WHERE control_number = ANY($1)").into();
         Self(Batcher::spawn(

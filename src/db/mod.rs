@@ -53,6 +53,17 @@ pub fn pool(options: PgConnectOptions, max_connections: u32) -> PgPool {
         .connect_lazy_with(options)
 }
 
+/// A pool of `size` connections of its own, beside `pool` and like it, whose connections
+/// plan prepared statements as `plan_cache_mode` says (`force_generic_plan`: once;
+/// `force_custom_plan`: each execution, for its arguments). For one batched statement or a
+/// few, whose plans should not follow the default (`BillReader`, `payments::grouped`).
+pub fn pool_planned(pool: &PgPool, plan_cache_mode: &str, size: u32) -> PgPool {
+    let options = (*pool.connect_options())
+        .clone()
+        .options([("plan_cache_mode", plan_cache_mode)]);
+    self::pool(options, size)
+}
+
 /// A newcomer's `DATABASE_URL` may name a database that does not exist yet.
 pub async fn create_database_if_missing(url: &str) -> anyhow::Result<()> {
     use sqlx::migrate::MigrateDatabase;

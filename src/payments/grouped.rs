@@ -56,10 +56,7 @@ impl Collects {
     /// Prepared, they are parsed once per connection, not once per group. The collects a
     /// group leaves are recorded on `pool`.
     pub fn spawn(pool: PgPool) -> Self {
-        let options = (*pool.connect_options())
-            .clone()
-            .options([("plan_cache_mode", "force_custom_plan")]);
-        let for_groups = db::pool(options, Self::IN_FLIGHT as u32);
+        let for_groups = db::pool_planned(&pool, "force_custom_plan", Self::IN_FLIGHT as u32);
         let group = Batcher::spawn(Self::MAX_GROUP, Self::IN_FLIGHT, move |items| {
             let (groups, alone) = (for_groups.clone(), pool.clone());
             async move { record_group(&groups, &alone, items).await }
@@ -139,7 +136,6 @@ fn refused_by_postgres(e: &anyhow::Error) -> bool {
 struct Accepted<'a> {
     index: usize,
     id: Uuid,
-    bill: Bill,
     req: &'a CollectRequest,
     overpaid_by: Option<rust_decimal::Decimal>,
 }
@@ -181,7 +177,6 @@ async fn try_group(pool: &PgPool, items: &[Pending]) -> anyhow::Result<Vec<(usiz
         accepted.push(Accepted {
             index,
             id: Uuid::now_v7(),
-            bill: bill.clone(),
             req,
             overpaid_by: acceptance.overpaid_by,
         });
@@ -193,19 +188,21 @@ async fn try_group(pool: &PgPool, items: &[Pending]) -> anyhow::Result<Vec<(usiz
 
     let mut rows = Vec::with_capacity(accepted.len());
     let mut payloads = Vec::with_capacity(accepted.len());
+    let mut touched = HashSet::new();
     for a in &accepted {
-        let (row, payload) = collect::new_collection(a.id, &a.bill, a.req)?;
+        // A bill's number and loan never change in the group: only its balance and status.
+        let bill = &bills[a.req.control_number.as_str()];
+        let (row, payload) = collect::new_collection(a.id, bill, a.req)?;
         rows.push(row);
         payloads.push(payload);
+        touched.insert(bill.control_number.as_str());
     }
-    let finals: Vec<(&str, _, _)> = bills
-        .values()
-        .filter(|b| {
-            accepted
-                .iter()
-                .any(|a| a.bill.control_number == b.control_number)
+    let finals: Vec<(&str, _, _)> = touched
+        .iter()
+        .map(|&number| {
+            let b = &bills[number];
+            (number, b.outstanding, b.status)
         })
-        .map(|b| (b.control_number.as_str(), b.outstanding, b.status))
         .collect();
     let recorded =
         db::collections::record_group(&mut tx, &rows, &payloads, &finals, DOUBLE_PAYMENT_WINDOW)
@@ -250,7 +247,8 @@ async fn commit(
 ) -> anyhow::Result<()> {
     if let Err(e) = tx.commit().await {
         let first = &accepted[0];
-        collect::resolve_lost_commit(pool, &first.bill.control_number, first.id, e.into()).await?;
+        let number = first.req.control_number.as_str();
+        collect::resolve_lost_commit(pool, number, first.id, e.into()).await?;
     }
     Ok(())
 }
