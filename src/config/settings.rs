@@ -31,9 +31,9 @@ pub struct Settings {
     #[arg(long, env = "DATABASE_URL", value_name = "DATABASE_URL", global = true,
           hide_env_values = true, value_parser = setting(parse_postgres_url))]
     pub database_url: Option<String>,
-    /// Connections each process may open, 1–500 (a process that serves the SkyPay API opens 2
-    /// more, for the batched inquiry read); all processes together must fit Postgres'
-    /// `max_connections` (100 by default).
+    /// Connections each process may open, 1–500 (a process that serves the SkyPay API opens 6
+    /// more: 2 for the batched inquiry read, 4 for collects recorded in groups); all processes
+    /// together must fit Postgres' `max_connections` (100 by default).
     #[arg(long, env = "DATABASE_POOL_SIZE", value_name = "DATABASE_POOL_SIZE", global = true,
           default_value = "20", value_parser = setting(parse_pool_size))]
     pub database_pool_size: u32,
