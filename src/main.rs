@@ -43,6 +43,7 @@ fn main() -> ExitCode {
         telemetry::LogTo::Stderr
     };
     telemetry::init(log_format, &cli.settings.log_filter, log_to);
+    workers::broker::set_timeout(cli.settings.amqp_timeout);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -17,6 +17,7 @@
 //! | `collector_sweeper_rescued_total` | counter | payments re-sent from the database (message lost) |
 //! | `collector_dead_letters_adopted_total` | counter | the broker's own dead letters recorded in the database |
 //! | `collector_amqp_connected{who,node}` | gauge | 1 for the RabbitMQ node (`host:port`) each part of the process (`relay`, `worker`, `adopter`) is connected to; 0 for a node it left |
+//! | `collector_amqp_stuck_total{what}` | counter | exchanges with RabbitMQ unanswered within `AMQP_TIMEOUT` (`publish confirm`, `channel.open`, `topology declare`, `basic.consume`): each replaced its connection |
 //! | `collector_open_flags{kind}` | gauge | flags waiting for ops |
 //! | `collector_recon_runs_total{status}` | counter | reconciliation runs this process made, succeeded or failed |
 //! | `collector_recon_open_exceptions{status}` | gauge | reconciliation exceptions waiting for ops |
@@ -185,6 +186,12 @@ pub const DESCRIPTIONS: &[(Kind, &str, &str)] = &[
         "collector_amqp_connected",
         "1 for the RabbitMQ node (host:port) each part of this process (relay, worker, adopter) \
          is connected to now; 0 for a node it was connected to before",
+    ),
+    (
+        Kind::Counter,
+        "collector_amqp_stuck_total",
+        "Exchanges with RabbitMQ (publish confirm, channel.open, topology declare, basic.consume) \
+         left unanswered within AMQP_TIMEOUT; each made its holder replace the connection",
     ),
     (
         Kind::Gauge,

@@ -47,6 +47,15 @@ pub struct Settings {
     #[arg(long, env = "AMQP_PREFIX", value_name = "AMQP_PREFIX", global = true,
           default_value = "collector", value_parser = setting(parse_prefix))]
     pub amqp_prefix: String,
+    /// How long one exchange with RabbitMQ may take (a channel opened, the topology declared,
+    /// a publish confirmed) before the connection is taken for stuck and opened again; the
+    /// heartbeat asked of the broker is half of it (unless AMQP_URL sets `heartbeat`), so an
+    /// idle connection lost without a close is given up within it too. Without it a
+    /// connection the broker blocked (a memory or disk alarm) or a network dropped silently
+    /// holds its work for minutes.
+    #[arg(long, env = "AMQP_TIMEOUT", value_name = "AMQP_TIMEOUT", global = true,
+          default_value = "30s", value_parser = setting(parse_duration))]
+    pub amqp_timeout: Duration,
     /// Base URL of the core loan system (`POST {url}/payments`); the workers need it
     /// (`collector all` runs a fake one without it).
     #[arg(long, env = "CORE_LOAN_URL", value_name = "CORE_LOAN_URL", global = true,

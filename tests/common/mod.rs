@@ -143,8 +143,9 @@ pub async fn delete_topology(topology: &workers::topology::Topology) {
 
 /// Runs `rabbitmqctl` (the broker-restart cases stop and start the shared broker). The
 /// command is `RABBITMQCTL` when set, split on spaces: `scripts/test` sets it to a `docker
-/// compose exec` of the broker's container when it started the services itself.
-pub fn rabbitmqctl(args: &[&str]) -> Result<(), String> {
+/// compose exec` of the broker's container when it started the services itself. Returns what
+/// it printed.
+pub fn rabbitmqctl(args: &[&str]) -> Result<String, String> {
     let command = std::env::var("RABBITMQCTL").unwrap_or_else(|_| "rabbitmqctl".into());
     let mut words = command.split_whitespace();
     let program = words.next().unwrap_or("rabbitmqctl");
@@ -153,7 +154,7 @@ pub fn rabbitmqctl(args: &[&str]) -> Result<(), String> {
         .args(args)
         .output()
     {
-        Ok(out) if out.status.success() => Ok(()),
+        Ok(out) if out.status.success() => Ok(String::from_utf8_lossy(&out.stdout).into_owned()),
         Ok(out) => Err(String::from_utf8_lossy(&out.stderr).into_owned()),
         Err(e) => Err(format!("{command}: {e}")),
     }

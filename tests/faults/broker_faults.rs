@@ -1,4 +1,5 @@
-//! RabbitMQ stopped and started mid-storm (`rabbitmqctl stop_app` / `start_app`).
+//! RabbitMQ stopped and started mid-storm (`rabbitmqctl stop_app` / `start_app`), and connections
+//! to it silenced mid-storm.
 
 use std::time::{Duration, Instant};
 
@@ -52,4 +53,76 @@ async fn rabbitmq_stopped_and_started_mid_storm_loses_nothing() {
 
 fn storm_accepted(storm: &StormHandle, from: Instant, to: Instant) -> usize {
     storm.ledger.accepted_between(from, to)
+}
+
+/// The relay's and the worker's connections to RabbitMQ go silent mid-storm (a proxy stops
+/// forwarding them without closing either side, as a NAT or load balancer that forgets a
+/// flow): nothing tells lapin, which waits for a publish confirm or the next delivery for
+/// ever (until heartbeats stop: two minutes with the broker's default). `AMQP_TIMEOUT` bounds
+/// both: the relay's unconfirmed batch is rolled back and its connection replaced, the
+/// worker's heartbeats (half of `AMQP_TIMEOUT`) give its silent connection up, and new
+/// connections through the same proxy carry on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rabbitmq_connections_silenced_mid_storm_are_replaced_within_amqp_timeout() {
+    let mut s = Stack::new("amqp_silenced", StackOptions::default()).await;
+    let broker = amqp_url();
+    let proxy = Proxy::start(broker_addr(&broker)).await;
+    let via_proxy = with_addr(&broker, proxy.addr);
+    let timeout = Duration::from_secs(4);
+    let settings = [("AMQP_URL", via_proxy.as_str()), ("AMQP_TIMEOUT", "4s")];
+    s.api();
+    let relay = s.relay_with(&settings);
+    s.worker_with(&settings);
+    s.wait_all_up().await;
+    let storm = Storm {
+        rate: Some(150),
+        ..Storm::new("silence", scaled(900))
+    }
+    .start(s.api_urls(), s.bills.clone());
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    proxy.silence();
+    let silenced_at = Instant::now();
+    let since = s.db_now().await;
+    // A batch claimed from here on was published on a connection opened after the silence.
+    let recovery = s.first_publish_after(since, silenced_at).await;
+    let ledger = storm.finish().await;
+    assert!(
+        recovery < timeout * 4,
+        "the relay published again {recovery:?} after its connection went silent: \
+         AMQP_TIMEOUT is {timeout:?} (without it: until heartbeats stop, minutes)"
+    );
+    let stuck = s.scrape(relay, "collector_amqp_stuck_total", "").await;
+    s.finish(
+        &ledger,
+        Some(recovery),
+        format!(
+            "relay's and worker's AMQP connections silenced (no close) mid-storm, AMQP_TIMEOUT {timeout:?}; \
+             recovery = from the silence to the relay's first batch published on a new connection; \
+             relay's exchanges timed out: {stuck}"
+        ),
+    )
+    .await;
+    drop(proxy);
+}
+
+/// The broker `url` names, as a socket address.
+fn broker_addr(url: &str) -> std::net::SocketAddr {
+    use std::net::ToSocketAddrs;
+    let uri: lapin::uri::AMQPUri = url.parse().expect("AMQP_URL parses");
+    (uri.authority.host.as_str(), uri.authority.port)
+        .to_socket_addrs()
+        .expect("AMQP_URL's host resolves")
+        .next()
+        .expect("AMQP_URL's host has an address")
+}
+
+/// `url` with its host and port replaced by `addr` (credentials, vhost and query kept).
+fn with_addr(url: &str, addr: std::net::SocketAddr) -> String {
+    let (scheme, rest) = url.split_once("://").expect("AMQP_URL has a scheme");
+    let (userinfo, rest) = match rest.split_once('@') {
+        Some((userinfo, rest)) => (format!("{userinfo}@"), rest),
+        None => (String::new(), rest),
+    };
+    let tail = rest.find(['/', '?']).map_or("", |i| &rest[i..]);
+    format!("{scheme}://{userinfo}{addr}{tail}")
 }

@@ -9,7 +9,7 @@
 //! dropped (nothing is dead). An unreadable message, or one of no known collection, is passed
 //! on to `{p}.dead` as it is, for a person.
 
-use crate::broker::{backoff, confirm_channel};
+use crate::broker::{backoff, confirm_channel, is_stuck, within};
 use crate::collection::CollectionStatus;
 use crate::consumer::DISPATCH_HEADER;
 use crate::message::PaymentEvent;
@@ -103,23 +103,24 @@ async fn consume(
     topology: &Topology,
     cancel: &CancellationToken,
 ) -> anyhow::Result<()> {
-    let channel = confirm_channel(connection)
-        .await
-        .context("Failed to open a channel")?;
+    let channel = confirm_channel(connection).await?;
     topology.declare(&channel).await?;
-    channel
-        .basic_qos(16, BasicQosOptions::default())
-        .await
-        .context("Failed to set prefetch")?;
-    let mut consumer = channel
-        .basic_consume(
-            &topology.adopt_queue(),
-            "adopter",
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .context("Failed to consume the adopt queue")?;
+    let mut consumer = within("basic.consume", async {
+        channel
+            .basic_qos(16, BasicQosOptions::default())
+            .await
+            .context("Failed to set prefetch")?;
+        channel
+            .basic_consume(
+                &topology.adopt_queue(),
+                "adopter",
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .context("Failed to consume the adopt queue")
+    })
+    .await?;
     loop {
         let delivery = tokio::select! {
             _ = cancel.cancelled() => break,
@@ -130,6 +131,8 @@ async fn consume(
         };
         match handle(pool, &channel, topology, &delivery).await {
             Ok(_) => delivery.ack(BasicAckOptions::default()).await?,
+            // Closing the stuck connection returns the message to its queue.
+            Err(e) if is_stuck(&e) => return Err(e),
             Err(e) => {
                 tracing::warn!(error = %format_args!("{e:#}"), "dead letter not adopted yet; returning it to its queue");
                 delivery

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use futures::future::BoxFuture;
 use lapin::options::ConfirmSelectOptions;
 use lapin::protocol::{AMQPErrorKind, AMQPSoftError};
@@ -48,7 +49,20 @@ async fn connect_one(address: &str, timeout: Duration) -> lapin::Result<Connecti
         .with_executor(tokio_executor_trait::Tokio::current())
         .with_reactor(tokio_reactor_trait::Tokio)
         .with_connection_name("collector".into());
-    match tokio::time::timeout(timeout, Connection::connect(address, properties)).await {
+    let connect = async {
+        match address.parse::<AMQPUri>() {
+            Ok(mut uri) => {
+                // Unless AMQP_URL asks for its own: heartbeats every AMQP_TIMEOUT / 2, so that a
+                // silently lost connection (nothing in flight for `within` to time out) is
+                // given up within AMQP_TIMEOUT (lapin gives up after two missed intervals).
+                uri.query.heartbeat.get_or_insert_with(heartbeat);
+                Connection::connect_uri(uri, properties).await
+            }
+            // lapin's own parse error, which `ConnectError::classify` recognises.
+            Err(_) => Connection::connect(address, properties).await,
+        }
+    };
+    match tokio::time::timeout(timeout, connect).await {
         Ok(connected) => connected,
         Err(_) => Err(lapin::Error::IOError(Arc::new(std::io::Error::new(
             std::io::ErrorKind::TimedOut,
@@ -129,6 +143,94 @@ pub async fn close(connection: Connection, reason: &str) {
 
 /// How long a close may take before we stop waiting for it.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// `AMQP_TIMEOUT` in milliseconds (see [`set_timeout`]).
+static TIMEOUT_MS: AtomicUsize = AtomicUsize::new(30_000);
+
+/// Sets how long any one exchange with the broker may take (`AMQP_TIMEOUT`, 30 s unless set):
+/// a channel opened, the topology declared, a consumer started, a publish confirmed. lapin
+/// waits for each answer for ever, and a connection can go quiet without closing (a broker
+/// that blocked it on a resource alarm, a load balancer or NAT that dropped the flow): lapin
+/// notices only when heartbeats stop, two minutes later with the broker's default, and never
+/// on a connection that is merely blocked. A relay waiting on such a connection holds its
+/// claimed outbox rows, and a worker its deliveries, all that time.
+pub fn set_timeout(timeout: Duration) {
+    let ms = usize::try_from(timeout.as_millis())
+        .unwrap_or(usize::MAX)
+        .max(1);
+    TIMEOUT_MS.store(ms, Ordering::Relaxed);
+}
+
+/// The current `AMQP_TIMEOUT`.
+pub fn timeout() -> Duration {
+    Duration::from_millis(TIMEOUT_MS.load(Ordering::Relaxed) as u64)
+}
+
+/// The heartbeat interval asked of the broker, in seconds: half of `AMQP_TIMEOUT` (at least
+/// 1 s; the broker may ask for less).
+fn heartbeat() -> u16 {
+    u16::try_from((timeout().as_secs() / 2).max(1)).unwrap_or(u16::MAX)
+}
+
+/// The broker did not answer within `AMQP_TIMEOUT`: the connection is taken for stuck, and
+/// whoever holds it closes it and connects again ([`is_stuck`]).
+#[derive(Debug)]
+pub struct Stuck {
+    what: &'static str,
+    after: Duration,
+}
+
+impl Stuck {
+    /// The broker did not answer `what` within the current `AMQP_TIMEOUT`.
+    pub fn new(what: &'static str) -> Self {
+        Self {
+            what,
+            after: timeout(),
+        }
+    }
+}
+
+impl fmt::Display for Stuck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "RabbitMQ did not answer ({}) within AMQP_TIMEOUT ({:?}): the connection is blocked \
+             (a resource alarm) or silently lost",
+            self.what, self.after
+        )
+    }
+}
+
+impl std::error::Error for Stuck {}
+
+/// `call`, bounded by `AMQP_TIMEOUT`: a [`Stuck`] error when the broker does not answer in
+/// time. `what` names the exchange for the log.
+pub async fn within<T>(
+    what: &'static str,
+    call: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    within_after(what, timeout(), call).await
+}
+
+async fn within_after<T>(
+    what: &'static str,
+    after: Duration,
+    call: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    match tokio::time::timeout(after, call).await {
+        Ok(result) => result,
+        Err(_) => {
+            metrics::counter!("collector_amqp_stuck_total", "what" => what).increment(1);
+            Err(Stuck { what, after }.into())
+        }
+    }
+}
+
+/// Whether `error` (or one of its causes) is a [`Stuck`] broker: the connection must be
+/// replaced, not used again.
+pub fn is_stuck(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| cause.is::<Stuck>())
+}
 
 /// Connects, retrying with exponential backoff (100 ms doubling to 2 s, each wait jittered
 /// so that the processes a node loss disconnected do not come back in step: a broker back
@@ -270,8 +372,14 @@ impl<'a> Reconnecting<'a> {
     /// The work on `connection` is over (`worked` says how): closes it.
     pub async fn end(&self, connection: Connection, worked: anyhow::Result<()>) {
         set_connected(self.who, None);
-        if let Err(e) = worked {
-            tracing::warn!(error = %format_args!("{e:#}"), "{} lost its RabbitMQ channel; reconnecting", self.who);
+        match worked {
+            Err(e) if is_stuck(&e) && connection.status().blocked() => {
+                tracing::error!(error = %format_args!("{e:#}"), "{}: RabbitMQ has blocked this connection (a memory or disk alarm: see `rabbitmq-diagnostics alarms`); reconnecting", self.who);
+            }
+            Err(e) => {
+                tracing::warn!(error = %format_args!("{e:#}"), "{} lost its RabbitMQ channel; reconnecting", self.who);
+            }
+            Ok(()) => {}
         }
         close(connection, &format!("{} stopping", self.who)).await;
     }
@@ -406,13 +514,17 @@ async fn handshake(url: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A channel in publisher-confirm mode.
-pub async fn confirm_channel(connection: &Connection) -> lapin::Result<Channel> {
-    let channel = connection.create_channel().await?;
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await?;
-    Ok(channel)
+/// A channel in publisher-confirm mode, within `AMQP_TIMEOUT`.
+pub async fn confirm_channel(connection: &Connection) -> anyhow::Result<Channel> {
+    within("channel.open", async {
+        let channel = connection.create_channel().await?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
+        Ok(channel)
+    })
+    .await
+    .context("Failed to open a channel")
 }
 
 /// Exponential backoff for retrying a database call, capped at 5 s.
@@ -455,6 +567,36 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(350)).await;
         assert!(probe.check().await.is_err());
         assert_eq!(handshakes.load(SeqCst), 2, "a stale answer is probed again");
+    }
+
+    #[tokio::test]
+    async fn an_unanswered_exchange_is_stuck_whatever_context_is_added_and_an_answer_is_not() {
+        let after = Duration::from_millis(50);
+        let never = std::future::pending::<anyhow::Result<()>>();
+        let e = within_after("publish confirm", after, never)
+            .await
+            .context("Failed to mark rows")
+            .unwrap_err();
+        assert!(is_stuck(&e), "{e:#}");
+        let text = format!("{e:#}");
+        assert!(
+            text.contains("publish confirm") && text.contains("AMQP_TIMEOUT (50ms)"),
+            "{text}"
+        );
+        let answered = within_after("channel.open", after, async { Ok(7) }).await;
+        assert_eq!(answered.unwrap(), 7);
+        let refused = within_after("channel.open", after, async {
+            Err::<(), _>(anyhow::anyhow!("channel closed"))
+        })
+        .await
+        .unwrap_err();
+        assert!(!is_stuck(&refused), "a refusal is no stall: {refused:#}");
+    }
+
+    #[test]
+    fn the_heartbeat_asked_for_gives_a_silent_connection_up_within_amqp_timeout() {
+        // lapin gives up after two missed intervals: 2 × heartbeat ≤ AMQP_TIMEOUT.
+        assert_eq!(heartbeat(), 15, "the default AMQP_TIMEOUT is 30 s");
     }
 
     #[test]

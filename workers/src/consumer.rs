@@ -18,7 +18,7 @@ use lapin::{BasicProperties, Channel, Connection};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use crate::broker::{backoff, confirm_channel};
+use crate::broker::{backoff, confirm_channel, is_stuck, within, Stuck};
 use crate::core_client::CoreClient;
 use crate::message::PaymentEvent;
 use crate::publish::publish_confirmed;
@@ -98,26 +98,32 @@ impl Worker {
         prefetch: u16,
         cancel: &CancellationToken,
     ) -> anyhow::Result<()> {
-        let channel = confirm_channel(connection)
-            .await
-            .context("Failed to open a channel")?;
+        let channel = confirm_channel(connection).await?;
         self.topology.declare(&channel).await?;
-        channel
-            .basic_qos(prefetch, BasicQosOptions::default())
-            .await
-            .context("Failed to set prefetch")?;
-        let consumer = channel
-            .basic_consume(
-                &self.topology.posting_queue(),
-                "",
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
-            .await
-            .context("Failed to start consuming")?;
+        let consumer = within("basic.consume", async {
+            channel
+                .basic_qos(prefetch, BasicQosOptions::default())
+                .await
+                .context("Failed to set prefetch")?;
+            channel
+                .basic_consume(
+                    &self.topology.posting_queue(),
+                    "",
+                    BasicConsumeOptions::default(),
+                    FieldTable::default(),
+                )
+                .await
+                .context("Failed to start consuming")
+        })
+        .await?;
         tracing::info!(queue = %self.topology.posting_queue(), prefetch, "worker consuming");
+        // Fired by a delivery whose publish (a retry, a dead letter) got no confirm in time:
+        // this connection is stuck, and the next one takes over (the broker requeues what
+        // this one held once it is closed).
+        let stuck = CancellationToken::new();
         consumer
             .take_until(cancel.clone().cancelled_owned())
+            .take_until(stuck.clone().cancelled_owned())
             .take_while(|delivery| {
                 if let Err(e) = delivery {
                     tracing::warn!(error = %e, "consumer stream failed");
@@ -126,14 +132,23 @@ impl Worker {
             })
             .filter_map(|delivery| futures::future::ready(delivery.ok()))
             .for_each_concurrent(usize::from(prefetch.max(1)), |delivery| {
-                self.process(&channel, delivery, cancel)
+                self.process(&channel, delivery, cancel, &stuck)
             })
             .await;
+        if stuck.is_cancelled() {
+            anyhow::bail!(Stuck::new("publish confirm"));
+        }
         let _ = channel.close(200, "worker stopping").await;
         Ok(())
     }
 
-    async fn process(&self, channel: &Channel, delivery: Delivery, cancel: &CancellationToken) {
+    async fn process(
+        &self,
+        channel: &Channel,
+        delivery: Delivery,
+        cancel: &CancellationToken,
+        stuck: &CancellationToken,
+    ) {
         let headers = delivery.properties.headers().clone().unwrap_or_default();
         match self.handle(channel, &delivery.data, &headers, cancel).await {
             Ok(outcome) => {
@@ -142,6 +157,12 @@ impl Worker {
                 if let Err(e) = delivery.ack(BasicAckOptions::default()).await {
                     tracing::warn!(error = %e, "ack failed; the message will be redelivered");
                 }
+            }
+            Err(e) if is_stuck(&e) => {
+                // A nack would wait behind the same stuck connection: closing it returns the
+                // delivery to the queue.
+                tracing::warn!(error = %format_args!("{e:#}"), "delivery not handled; replacing the connection");
+                stuck.cancel();
             }
             Err(e) => {
                 tracing::warn!(error = %format_args!("{e:#}"), "delivery not handled; returning it to the queue");

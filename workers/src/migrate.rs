@@ -81,9 +81,7 @@ pub async fn migrate(
     connection: &Connection,
     topology: &Topology,
 ) -> anyhow::Result<Vec<QueueReport>> {
-    let channel = confirm_channel(connection)
-        .await
-        .context("Failed to open a channel")?;
+    let channel = confirm_channel(connection).await?;
     topology.declare(&channel).await?;
     let present: Vec<String> = topology
         .legacy_queues(connection)

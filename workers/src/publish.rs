@@ -10,7 +10,8 @@ use lapin::{BasicProperties, Channel};
 
 /// Publishes `data` to `exchange` under `key` as a mandatory message on a confirm channel,
 /// and returns once the broker has confirmed it: an unroutable or refused message is an error,
-/// so the caller keeps (does not ack) what it was moving.
+/// so the caller keeps (does not ack) what it was moving. No confirm within `AMQP_TIMEOUT` is
+/// a [`crate::broker::Stuck`] error: the caller must replace the connection.
 pub async fn publish_confirmed(
     channel: &Channel,
     exchange: &str,
@@ -22,12 +23,15 @@ pub async fn publish_confirmed(
         mandatory: true,
         ..Default::default()
     };
-    let confirm = channel
-        .basic_publish(exchange, key, options, data, properties)
-        .await
-        .context("Failed to publish")?
-        .await
-        .context("Failed to get the publish confirm")?;
+    let confirm = crate::broker::within("publish confirm", async {
+        channel
+            .basic_publish(exchange, key, options, data, properties)
+            .await
+            .context("Failed to publish")?
+            .await
+            .context("Failed to get the publish confirm")
+    })
+    .await?;
     match confirm {
         Confirmation::Ack(None) => Ok(()),
         Confirmation::Ack(Some(_)) => {

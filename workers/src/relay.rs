@@ -10,7 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::broker::confirm_channel;
+use crate::broker::{confirm_channel, is_stuck};
 use crate::consumer::{ATTEMPT_HEADER, DISPATCH_HEADER, OUTBOX_HEADER};
 use crate::publish::publish_confirmed;
 use crate::topology::{Topology, POSTING_KEY};
@@ -226,9 +226,7 @@ async fn relay_on(
     config: &RelayConfig,
     cancel: &CancellationToken,
 ) -> anyhow::Result<()> {
-    let channel = confirm_channel(connection)
-        .await
-        .context("Failed to open a channel")?;
+    let channel = confirm_channel(connection).await?;
     topology.declare(&channel).await?;
     let mut listener = listen(pool).await;
     let mut last_purge = Instant::now() - Duration::from_secs(3600);
@@ -245,6 +243,10 @@ async fn relay_on(
         if let Err(e) = drain(pool, &channel, topology, config).await {
             if !channel.status().connected() {
                 return Err(e.context("RabbitMQ channel closed"));
+            }
+            if is_stuck(&e) {
+                // Its claim was rolled back: the rows go out on the next connection.
+                return Err(e);
             }
             tracing::warn!(error = %format_args!("{e:#}"), "relay batch failed; retrying");
         }

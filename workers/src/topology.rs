@@ -133,9 +133,14 @@ impl Topology {
         args
     }
 
-    /// Declares the exchange, the queues and their bindings. Safe to call from every process
-    /// at every start: declarations with the same arguments are no-ops.
+    /// Declares the exchange, the queues and their bindings, within `AMQP_TIMEOUT`. Safe to
+    /// call from every process at every start: declarations with the same arguments are
+    /// no-ops.
     pub async fn declare(&self, channel: &Channel) -> anyhow::Result<()> {
+        crate::broker::within("topology declare", self.declare_all(channel)).await
+    }
+
+    async fn declare_all(&self, channel: &Channel) -> anyhow::Result<()> {
         let durable = ExchangeDeclareOptions {
             durable: true,
             ..Default::default()

@@ -35,9 +35,10 @@ impl Stack {
                 .unwrap();
                 panic!(
                     "[{}] not settled after {limit:?}: {open} collections not final, {unpublished} \
-                     outbox rows unpublished; by status {by_status:?}; logs in {}",
+                     outbox rows unpublished; by status {by_status:?}; logs in {}\n{}",
                     self.case,
-                    self.dir.display()
+                    self.dir.display(),
+                    self.diagnosis().await
                 );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;

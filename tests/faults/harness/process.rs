@@ -139,9 +139,19 @@ impl Proc {
     }
 
     pub fn log_tail(&self) -> String {
+        self.last_lines(5, |_| true)
+    }
+
+    /// The last `n` lines of the log that are not INFO (warnings, errors): what a stalled
+    /// process was complaining about.
+    pub fn last_complaints(&self, n: usize) -> String {
+        self.last_lines(n, |line| !line.contains(r#""level":"INFO""#))
+    }
+
+    fn last_lines(&self, n: usize, keep: impl Fn(&str) -> bool) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(5)..].join("\n")
+        let lines: Vec<&str> = text.lines().filter(|line| keep(line)).collect();
+        lines[lines.len().saturating_sub(n)..].join("\n")
     }
 
     pub fn running(&self) -> bool {

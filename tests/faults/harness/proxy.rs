@@ -1,8 +1,10 @@
-//! A TCP proxy in front of Postgres that the tests can cut: every live connection dropped
-//! and new ones refused until it is restored. It also counts the bytes clients send (a
-//! request that never reaches the database sends none) and can cut one connection right
-//! after it forwards a `COMMIT`, before the server's answer gets back: the "did it commit?"
-//! case every payment system must resolve.
+//! A TCP proxy in front of Postgres (or RabbitMQ) that the tests can cut: every live
+//! connection dropped and new ones refused until it is restored. It can also silence the live
+//! connections (nothing forwarded either way, no close: a flow a NAT or load balancer forgot)
+//! while new ones pass. It counts the bytes clients send (a request that never reaches the
+//! database sends none) and can cut one connection right after it forwards a `COMMIT`, before
+//! the server's answer gets back: the "did it commit?" case every payment system must
+//! resolve.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -25,6 +27,7 @@ pub struct Proxy {
     pub addr: SocketAddr,
     state: Arc<State>,
     generation: watch::Sender<u64>,
+    silenced: watch::Sender<u64>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -35,9 +38,11 @@ impl Proxy {
         let state = Arc::new(State::default());
         state.up.store(true, Ordering::SeqCst);
         let (generation, _) = watch::channel(0u64);
+        let (silenced, _) = watch::channel(0u64);
         let task = tokio::spawn({
             let state = state.clone();
             let generation = generation.clone();
+            let silenced = silenced.clone();
             async move {
                 while let Ok((client, _)) = listener.accept().await {
                     if !state.up.load(Ordering::SeqCst) {
@@ -49,6 +54,7 @@ impl Proxy {
                         upstream,
                         state.clone(),
                         generation.subscribe(),
+                        silenced.subscribe(),
                     ));
                 }
             }
@@ -57,8 +63,16 @@ impl Proxy {
             addr,
             state,
             generation,
+            silenced,
             task,
         }
+    }
+
+    /// Every live connection goes silent for good: nothing is forwarded either way and
+    /// neither side is closed, as when a NAT or a load balancer forgets a flow. New
+    /// connections pass.
+    pub fn silence(&self) {
+        self.silenced.send_modify(|g| *g += 1);
     }
 
     /// Drops every live connection and refuses new ones.
@@ -108,6 +122,7 @@ async fn pipe(
     upstream: SocketAddr,
     state: Arc<State>,
     mut generation: watch::Receiver<u64>,
+    mut silenced: watch::Receiver<u64>,
 ) {
     let Ok(mut server) = TcpStream::connect(upstream).await else {
         return;
@@ -154,10 +169,15 @@ async fn pipe(
             client_write.write_all(&buf[..n]).await?;
         }
     };
-    tokio::select! {
-        _ = up => {}
-        _ = down => {}
-        _ = generation.changed() => {}
+    let silent = tokio::select! {
+        _ = up => false,
+        _ = down => false,
+        _ = generation.changed() => false,
+        _ = silenced.changed() => true,
+    };
+    if silent {
+        // Both sockets stay open, unread and unwritten, until the proxy is cut or dropped.
+        let _ = generation.changed().await;
     }
 }
 

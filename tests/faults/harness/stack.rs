@@ -340,23 +340,104 @@ impl Stack {
         since: chrono::DateTime<chrono::Utc>,
         at: Instant,
     ) -> Duration {
+        let query = "SELECT count(*) FROM collections WHERE posted_at > $1";
+        self.first_after("posted", query, since, at).await
+    }
+
+    /// How long after `since` (on the database's clock, taken at `at`) a relay first marked
+    /// outbox rows published: a batch whose claim began after `since`.
+    pub async fn first_publish_after(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+        at: Instant,
+    ) -> Duration {
+        let query = "SELECT count(*) FROM outbox WHERE published_at > $1";
+        self.first_after("published", query, since, at).await
+    }
+
+    async fn first_after(
+        &self,
+        what: &str,
+        query: &'static str,
+        since: chrono::DateTime<chrono::Utc>,
+        at: Instant,
+    ) -> Duration {
         loop {
-            let n: i64 =
-                sqlx::query_scalar("SELECT count(*) FROM collections WHERE posted_at > $1")
-                    .bind(since)
-                    .fetch_one(&self.db.pool)
-                    .await
-                    .unwrap();
+            let n: i64 = sqlx::query_scalar(query)
+                .bind(since)
+                .fetch_one(&self.db.pool)
+                .await
+                .unwrap();
             if n > 0 {
                 return at.elapsed();
             }
-            assert!(
-                at.elapsed() < Duration::from_secs(120),
-                "[{}] nothing posted in 120 s after the fault ended",
-                self.case
-            );
+            if at.elapsed() > Duration::from_secs(120) {
+                panic!(
+                    "[{}] nothing {what} in 120 s after the fault\n{}",
+                    self.case,
+                    self.diagnosis().await
+                );
+            }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// What a stalled case leaves to go on, for its panic message (CI keeps no log files):
+    /// the collections by status, the outbox backlog, the case's queues and the connections
+    /// as the broker sees them (on the shared broker), and each process's last complaints.
+    pub async fn diagnosis(&self) -> String {
+        let mut out = String::new();
+        let by_status: Vec<(String, i64)> =
+            sqlx::query_as("SELECT status, count(*) FROM collections GROUP BY status ORDER BY 1")
+                .fetch_all(&self.db.pool)
+                .await
+                .unwrap_or_default();
+        let unpublished: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+                .fetch_one(&self.db.pool)
+                .await
+                .unwrap_or(-1);
+        out += &format!(
+            "collections by status {by_status:?}; {unpublished} outbox rows unpublished\n"
+        );
+        if self.options.amqp_url.is_none() {
+            let queues = crate::common::rabbitmqctl(&[
+                "-q",
+                "list_queues",
+                "name",
+                "messages_ready",
+                "messages_unacknowledged",
+                "consumers",
+            ]);
+            let ours: Vec<String> = match &queues {
+                Ok(text) => text
+                    .lines()
+                    .filter(|l| l.contains(&self.prefix))
+                    .map(str::to_owned)
+                    .collect(),
+                Err(e) => vec![format!("rabbitmqctl list_queues failed: {e}")],
+            };
+            out += &format!("queues (name ready unacked consumers): {ours:?}\n");
+            let connections = crate::common::rabbitmqctl(&[
+                "-q",
+                "list_connections",
+                "name",
+                "state",
+                "channels",
+            ]);
+            let connections =
+                connections.unwrap_or_else(|e| format!("rabbitmqctl list_connections failed: {e}"));
+            out += &format!("broker connections:\n{connections}\n");
+        }
+        for proc in &self.procs {
+            out += &format!(
+                "--- {} ({}), last complaints:\n{}\n",
+                proc.name,
+                if proc.running() { "running" } else { "stopped" },
+                proc.last_complaints(12)
+            );
+        }
+        out
     }
 
     /// Stops every process, deletes the queues, drops the database. The logs stay in
