@@ -33,6 +33,7 @@ async fn rabbitmq_stopped_and_started_mid_storm_loses_nothing() {
     let since = s.db_now().await;
     let started_at = Instant::now();
     rabbitmqctl(&["start_app"]).expect("start_app");
+    let start_app_took = started_at.elapsed();
     drop(restart);
     let down = started_at - stopped_at;
     // The API only needs Postgres: collects were accepted the whole time.
@@ -46,7 +47,7 @@ async fn rabbitmq_stopped_and_started_mid_storm_loses_nothing() {
     s.finish(
         &ledger,
         Some(recovery),
-        format!("broker down {down:.1?} mid-storm (2 relays, 2 workers); {accepted_while_down} collects accepted while it was down; recovery = from start_app to the first payment posted again"),
+        format!("broker down {down:.1?} mid-storm (2 relays, 2 workers); {accepted_while_down} collects accepted while it was down; start_app returned after {start_app_took:.1?}; recovery = from start_app to the first payment posted again"),
     )
     .await;
 }

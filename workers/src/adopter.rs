@@ -9,7 +9,7 @@
 //! dropped (nothing is dead). An unreadable message, or one of no known collection, is passed
 //! on to `{p}.dead` as it is, for a person.
 
-use crate::broker::{backoff, confirm_channel, is_stuck, within};
+use crate::broker::{backoff, confirm_channel, is_stuck, start_consuming};
 use crate::collection::CollectionStatus;
 use crate::consumer::DISPATCH_HEADER;
 use crate::message::PaymentEvent;
@@ -18,7 +18,7 @@ use crate::topology::{header_int, header_str, Topology, DEAD_KEY, DELIVERY_LIMIT
 use anyhow::Context;
 use futures::StreamExt;
 use lapin::message::Delivery;
-use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
+use lapin::options::{BasicAckOptions, BasicNackOptions};
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection};
 use sqlx::PgPool;
@@ -105,22 +105,7 @@ async fn consume(
 ) -> anyhow::Result<()> {
     let channel = confirm_channel(connection).await?;
     topology.declare(&channel).await?;
-    let mut consumer = within("basic.consume", async {
-        channel
-            .basic_qos(16, BasicQosOptions::default())
-            .await
-            .context("Failed to set prefetch")?;
-        channel
-            .basic_consume(
-                &topology.adopt_queue(),
-                "adopter",
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
-            .await
-            .context("Failed to consume the adopt queue")
-    })
-    .await?;
+    let mut consumer = start_consuming(&channel, &topology.adopt_queue(), "adopter", 16).await?;
     loop {
         let delivery = tokio::select! {
             _ = cancel.cancelled() => break,

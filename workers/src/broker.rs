@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use futures::future::BoxFuture;
-use lapin::options::ConfirmSelectOptions;
+use lapin::options::{BasicConsumeOptions, BasicQosOptions, ConfirmSelectOptions};
 use lapin::protocol::{AMQPErrorKind, AMQPSoftError};
+use lapin::types::FieldTable;
 use lapin::uri::AMQPUri;
 use lapin::{Channel, Connection, ConnectionProperties};
 use tokio_util::sync::CancellationToken;
@@ -525,6 +526,32 @@ pub async fn confirm_channel(connection: &Connection) -> anyhow::Result<Channel>
     })
     .await
     .context("Failed to open a channel")
+}
+
+/// Sets the channel's prefetch and starts consuming `queue` (as `tag`, or a tag the broker
+/// picks when empty), within `AMQP_TIMEOUT`.
+pub async fn start_consuming(
+    channel: &Channel,
+    queue: &str,
+    tag: &str,
+    prefetch: u16,
+) -> anyhow::Result<lapin::Consumer> {
+    within("basic.consume", async {
+        channel
+            .basic_qos(prefetch, BasicQosOptions::default())
+            .await
+            .context("Failed to set prefetch")?;
+        channel
+            .basic_consume(
+                queue,
+                tag,
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .with_context(|| format!("Failed to consume {queue}"))
+    })
+    .await
 }
 
 /// Exponential backoff for retrying a database call, capped at 5 s.

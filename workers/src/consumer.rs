@@ -9,16 +9,15 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use anyhow::Context;
 use futures::StreamExt;
 use lapin::message::Delivery;
-use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
+use lapin::options::{BasicAckOptions, BasicNackOptions};
 use lapin::types::{AMQPValue, FieldTable, LongString};
 use lapin::{BasicProperties, Channel, Connection};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use crate::broker::{backoff, confirm_channel, is_stuck, within, Stuck};
+use crate::broker::{backoff, confirm_channel, is_stuck, start_consuming, Stuck};
 use crate::core_client::CoreClient;
 use crate::message::PaymentEvent;
 use crate::publish::publish_confirmed;
@@ -100,22 +99,8 @@ impl Worker {
     ) -> anyhow::Result<()> {
         let channel = confirm_channel(connection).await?;
         self.topology.declare(&channel).await?;
-        let consumer = within("basic.consume", async {
-            channel
-                .basic_qos(prefetch, BasicQosOptions::default())
-                .await
-                .context("Failed to set prefetch")?;
-            channel
-                .basic_consume(
-                    &self.topology.posting_queue(),
-                    "",
-                    BasicConsumeOptions::default(),
-                    FieldTable::default(),
-                )
-                .await
-                .context("Failed to start consuming")
-        })
-        .await?;
+        let consumer =
+            start_consuming(&channel, &self.topology.posting_queue(), "", prefetch).await?;
         tracing::info!(queue = %self.topology.posting_queue(), prefetch, "worker consuming");
         // Fired by a delivery whose publish (a retry, a dead letter) got no confirm in time:
         // this connection is stuck, and the next one takes over (the broker requeues what

@@ -362,6 +362,9 @@ impl Stack {
         since: chrono::DateTime<chrono::Utc>,
         at: Instant,
     ) -> Duration {
+        // 120 s from now, not from `at`: a `start_app` that took long to return is no
+        // pipeline's fault (its time is in `at.elapsed()` and the panic says so).
+        let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             let n: i64 = sqlx::query_scalar(query)
                 .bind(since)
@@ -371,10 +374,12 @@ impl Stack {
             if n > 0 {
                 return at.elapsed();
             }
-            if at.elapsed() > Duration::from_secs(120) {
+            if Instant::now() > deadline {
                 panic!(
-                    "[{}] nothing {what} in 120 s after the fault\n{}",
+                    "[{}] nothing {what} in the 120 s since this check began ({:.1?} after the \
+                     fault ended)\n{}",
                     self.case,
+                    at.elapsed(),
                     self.diagnosis().await
                 );
             }
