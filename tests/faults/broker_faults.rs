@@ -1,5 +1,5 @@
-//! RabbitMQ stopped and started mid-storm (`rabbitmqctl stop_app` / `start_app`), and connections
-//! to it silenced mid-storm.
+//! RabbitMQ stopped and started mid-storm (`rabbitmqctl stop_app` / `start_app`), connections
+//! to it silenced mid-storm, and a disk alarm that blocks its publishers.
 
 use std::time::{Duration, Instant};
 
@@ -104,6 +104,114 @@ async fn rabbitmq_connections_silenced_mid_storm_are_replaced_within_amqp_timeou
     )
     .await;
     drop(proxy);
+}
+
+/// A disk alarm on the broker mid-storm (its free-disk limit raised above the free space):
+/// RabbitMQ blocks every connection that publishes, without closing it. The relay's
+/// publishes get no confirm; after `AMQP_TIMEOUT` it finds its connection blocked and waits
+/// for the alarm to clear instead of opening new connections, which would be blocked in turn
+/// and could not even be closed (the broker does not read a blocked connection). The API
+/// keeps answering `1000` (the outbox holds the payments); once the limit is restored,
+/// everything is published and posted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_alarm_blocks_publishing_and_the_relay_waits_on_its_one_connection() {
+    let limit = rabbitmqctl(&["eval", "rabbit_disk_monitor:get_disk_free_limit()."])
+        .expect("rabbitmqctl must work here (run the suite as a user that may control the broker)")
+        .trim()
+        .to_owned();
+    assert!(
+        limit.parse::<u64>().is_ok(),
+        "the broker's disk free limit is a number of bytes: {limit}"
+    );
+    let timeout = Duration::from_secs(2);
+    let options = StackOptions {
+        extra_env: vec![("AMQP_TIMEOUT", "2s".into())],
+        ..StackOptions::default()
+    };
+    let mut s = Stack::new("broker_alarm", options).await;
+    s.api();
+    let relay = s.relay();
+    s.worker();
+    s.wait_all_up().await;
+    let storm = Storm {
+        rate: Some(150),
+        ..Storm::new("alarm", scaled(900))
+    }
+    .start(s.api_urls(), s.bills.clone());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let connections_before = relay_connections(&s, relay);
+    let raised_at = Instant::now();
+    rabbitmqctl(&["set_disk_free_limit", "1000000GB"]).expect("set_disk_free_limit");
+    let restore = RestoreDiskFreeLimit(limit.clone());
+    // Four AMQP_TIMEOUTs and more: a relay that replaced its connection at each stall would
+    // hold several blocked connections by now.
+    tokio::time::sleep(timeout * if long() { 10 } else { 5 }).await;
+    let blocked = blocked_connections();
+    let opened_during_alarm = relay_connections(&s, relay) - connections_before;
+    let relay_waits = s.procs[relay]
+        .log_text()
+        .contains("RabbitMQ has blocked this connection");
+    let since = s.db_now().await;
+    let cleared_at = Instant::now();
+    rabbitmqctl(&["set_disk_free_limit", &limit]).expect("restore the disk free limit");
+    drop(restore);
+    let alarm = cleared_at - raised_at;
+    let accepted_during_alarm = storm.ledger.accepted_between(raised_at, cleared_at);
+    let recovery = s.first_publish_after(since, cleared_at).await;
+    let ledger = storm.finish().await;
+    assert_eq!(
+        opened_during_alarm, 0,
+        "the relay opened {opened_during_alarm} connections during {alarm:.1?} of alarm: each \
+         is blocked as soon as it publishes, and the one it left cannot be closed"
+    );
+    assert!(
+        (1..=2).contains(&blocked),
+        "{blocked} blocked connections after {alarm:.1?} of alarm: the relay's one (and the \
+         worker's, if it published)"
+    );
+    assert!(
+        relay_waits,
+        "the relay saw its connection blocked and said so (see its log)"
+    );
+    assert!(
+        accepted_during_alarm > 0,
+        "collects accepted during the alarm"
+    );
+    s.finish(
+        &ledger,
+        Some(recovery),
+        format!(
+            "disk alarm for {alarm:.1?} mid-storm, AMQP_TIMEOUT {timeout:?}; {accepted_during_alarm} collects accepted meanwhile; \
+             {blocked} connection(s) blocked at the end of it (the relay kept its one); \
+             recovery = from the alarm's end to the relay's first batch published after it"
+        ),
+    )
+    .await;
+}
+
+/// Puts the broker's free-disk limit back when dropped, whatever happened.
+struct RestoreDiskFreeLimit(String);
+
+impl Drop for RestoreDiskFreeLimit {
+    fn drop(&mut self) {
+        let _ = rabbitmqctl(&["set_disk_free_limit", &self.0]);
+    }
+}
+
+/// How many connections the relay process has started relaying on (its log says so on each).
+fn relay_connections(s: &Stack, relay: usize) -> usize {
+    s.procs[relay].log_text().matches("relay running").count()
+}
+
+/// How many connections of the shared broker are `blocked` now: they published during the
+/// alarm. (`blocking` ones have not published since it began: they would be blocked if
+/// they did.)
+fn blocked_connections() -> usize {
+    rabbitmqctl(&["-q", "list_connections", "state"])
+        .expect("rabbitmqctl list_connections")
+        .lines()
+        .filter(|state| state.trim() == "blocked")
+        .count()
 }
 
 /// The broker `url` names, as a socket address.

@@ -371,17 +371,29 @@ impl<'a> Reconnecting<'a> {
     }
 
     /// The work on `connection` is over (`worked` says how): closes it.
+    /// A connection the broker *blocked* (a memory or disk alarm) is kept until the alarm
+    /// clears: another connection would be blocked as soon as it published (an alarm blocks
+    /// publishers cluster-wide), and this one cannot even be closed meanwhile (the broker does
+    /// not read it), so each replacement would leave one more open.
     pub async fn end(&self, connection: Connection, worked: anyhow::Result<()>) {
-        set_connected(self.who, None);
         match worked {
             Err(e) if is_stuck(&e) && connection.status().blocked() => {
-                tracing::error!(error = %format_args!("{e:#}"), "{}: RabbitMQ has blocked this connection (a memory or disk alarm: see `rabbitmq-diagnostics alarms`); reconnecting", self.who);
+                tracing::error!(error = %format_args!("{e:#}"), "{}: RabbitMQ has blocked this connection (a memory or disk alarm: see `rabbitmq-diagnostics alarms`); waiting for it to clear", self.who);
+                let blocked_since = Instant::now();
+                while connection.status().blocked() && !self.cancel.is_cancelled() {
+                    tokio::select! {
+                        _ = self.cancel.cancelled() => {}
+                        _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+                    }
+                }
+                tracing::warn!(blocked_for = ?blocked_since.elapsed(), "{}: RabbitMQ unblocked the connection; reconnecting", self.who);
             }
             Err(e) => {
                 tracing::warn!(error = %format_args!("{e:#}"), "{} lost its RabbitMQ channel; reconnecting", self.who);
             }
             Ok(()) => {}
         }
+        set_connected(self.who, None);
         close(connection, &format!("{} stopping", self.who)).await;
     }
 }

@@ -148,8 +148,13 @@ impl Proc {
         self.last_lines(n, |line| !line.contains(r#""level":"INFO""#))
     }
 
+    /// The whole log.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
     fn last_lines(&self, n: usize, keep: impl Fn(&str) -> bool) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let text = self.log_text();
         let lines: Vec<&str> = text.lines().filter(|line| keep(line)).collect();
         lines[lines.len().saturating_sub(n)..].join("\n")
     }
