@@ -17,7 +17,7 @@
 //! | `collector_sweeper_rescued_total` | counter | payments re-sent from the database (message lost) |
 //! | `collector_dead_letters_adopted_total` | counter | the broker's own dead letters recorded in the database |
 //! | `collector_amqp_connected{who,node}` | gauge | 1 for the RabbitMQ node (`host:port`) each part of the process (`relay`, `worker`, `adopter`) is connected to; 0 for a node it left |
-//! | `collector_amqp_stuck_total{what}` | counter | exchanges with RabbitMQ unanswered within `AMQP_TIMEOUT` (`publish confirm`, `channel.open`, `topology declare`, `basic.consume`): each replaced its connection |
+//! | `collector_amqp_stuck_total{what}` | counter | exchanges with RabbitMQ unanswered within `AMQP_TIMEOUT` (`publish confirm`, `channel.open`, `topology declare`, `basic.consume`, `queue depths`): each gave its connection up |
 //! | `collector_open_flags{kind}` | gauge | flags waiting for ops |
 //! | `collector_recon_runs_total{status}` | counter | reconciliation runs this process made, succeeded or failed |
 //! | `collector_recon_open_exceptions{status}` | gauge | reconciliation exceptions waiting for ops |
@@ -190,8 +190,9 @@ pub const DESCRIPTIONS: &[(Kind, &str, &str)] = &[
     (
         Kind::Counter,
         "collector_amqp_stuck_total",
-        "Exchanges with RabbitMQ (publish confirm, channel.open, topology declare, basic.consume) \
-         left unanswered within AMQP_TIMEOUT; each made its holder replace the connection",
+        "Exchanges with RabbitMQ (publish confirm, channel.open, topology declare, basic.consume, \
+         queue depths) left unanswered within AMQP_TIMEOUT; each made its holder give the \
+         connection up",
     ),
     (
         Kind::Gauge,
@@ -266,9 +267,17 @@ async fn queue_gauges(url: &str, topology: &Topology) -> anyhow::Result<()> {
         .context("RabbitMQ connect timed out")?
         // Classified: lapin's own text may quote AMQP_URL, password included.
         .map_err(|e| anyhow::anyhow!("{}", workers::broker::ConnectError::classify(&e, url)))?;
-    let channel = connection.create_channel().await;
+    // Bounded like every exchange with the broker: a stalled one must not hold the refresh.
+    let channel = workers::broker::within("channel.open", async {
+        Ok(connection.create_channel().await?)
+    })
+    .await;
     if let Ok(channel) = &channel {
-        queue_depths(channel, topology).await;
+        let _ = workers::broker::within("queue depths", async {
+            queue_depths(channel, topology).await;
+            Ok(())
+        })
+        .await;
     }
     // The connection is closed on every path, and before its channel goes: a channel closed or
     // dropped first is closed by lapin in the background, racing the connection's close, and
