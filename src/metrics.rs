@@ -17,7 +17,7 @@
 //! | `collector_sweeper_rescued_total` | counter | payments re-sent from the database (message lost) |
 //! | `collector_dead_letters_adopted_total` | counter | the broker's own dead letters recorded in the database |
 //! | `collector_amqp_connected{who,node}` | gauge | 1 for the RabbitMQ node (`host:port`) each part of the process (`relay`, `worker`, `adopter`) is connected to; 0 for a node it left |
-//! | `collector_amqp_stuck_total{what}` | counter | exchanges with RabbitMQ unanswered within `AMQP_TIMEOUT` (`publish confirm`, `channel.open`, `topology declare`, `basic.consume`, `queue depths`): each gave its connection up |
+//! | `collector_amqp_stuck_total{what}` | counter | exchanges with RabbitMQ unanswered within `AMQP_TIMEOUT` (`publish confirm`, `channel.open`, `topology declare`, `basic.consume`, `queue depths`, `broker check`): each gave its connection up |
 //! | `collector_open_flags{kind}` | gauge | flags waiting for ops |
 //! | `collector_recon_runs_total{status}` | counter | reconciliation runs this process made, succeeded or failed |
 //! | `collector_recon_open_exceptions{status}` | gauge | reconciliation exceptions waiting for ops |
@@ -191,7 +191,7 @@ pub const DESCRIPTIONS: &[(Kind, &str, &str)] = &[
         Kind::Counter,
         "collector_amqp_stuck_total",
         "Exchanges with RabbitMQ (publish confirm, channel.open, topology declare, basic.consume, \
-         queue depths) left unanswered within AMQP_TIMEOUT; each made its holder give the \
+         queue depths, broker check) left unanswered within AMQP_TIMEOUT; each made its holder give the \
          connection up",
     ),
     (

@@ -235,12 +235,23 @@ async fn broker_checked(
     topology: &Topology,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<bool> {
-    let Some(connection) = workers::broker::connect_with_backoff(amqp_url, shutdown).await else {
-        return Ok(false);
-    };
-    let checked = topology.check_broker(&connection).await;
-    workers::broker::close(connection, "checked").await;
-    checked.map(|()| true)
+    loop {
+        let Some(connection) = workers::broker::connect_with_backoff(amqp_url, shutdown).await
+        else {
+            return Ok(false);
+        };
+        let checked =
+            workers::broker::within("broker check", topology.check_broker(&connection)).await;
+        workers::broker::close(connection, "checked").await;
+        match checked {
+            // A stalled broker is no answer: ask again on a new connection.
+            Err(e) if workers::broker::is_stuck(&e) => {
+                tracing::warn!(error = %format_args!("{e:#}"), "broker check stalled; retrying");
+                tokio::time::sleep(workers::broker::backoff(3)).await;
+            }
+            checked => return checked.map(|()| true),
+        }
+    }
 }
 
 fn spawn_worker(

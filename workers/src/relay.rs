@@ -245,7 +245,8 @@ async fn relay_on(
                 return Err(e.context("RabbitMQ channel closed"));
             }
             if is_stuck(&e) {
-                // Its claim was rolled back: the rows go out on the next connection.
+                // What was confirmed is marked; the rest stays unpublished and goes out on the next
+                // connection.
                 return Err(e);
             }
             tracing::warn!(error = %format_args!("{e:#}"), "relay batch failed; retrying");
